@@ -1,0 +1,23 @@
+# The README's two commands: `make run` and `make test`. Both install what they need themselves.
+.PHONY: run test lint format bench install stop
+
+run:
+	scripts/run.sh
+
+test:
+	scripts/test.sh
+
+install:
+	scripts/install.sh --with-browser
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+
+format:
+	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+stop:
+	scripts/services.sh stop dev; scripts/services.sh stop test
+
+bench:
+	@echo "Benchmarks arrive with the distillation engine (bench/)."

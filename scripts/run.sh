@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# `make run`: install what is missing, start PostgreSQL + Redis, migrate, seed the demo, then serve
+# the dashboard (Daphne), a Celery worker (queues gpu + default) and Celery beat. Ctrl-C stops all.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+scripts/install.sh
+# shellcheck source=scripts/env.sh
+source scripts/env.sh dev
+bind=${DISTILLERY_BIND:-127.0.0.1}
+port=${DISTILLERY_PORT:-8000}
+logs="$DISTILLERY_VAR/logs"
+mkdir -p "$logs"
+
+if python -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1', $port)) != 0)"; then
+  echo "Port $port is already in use (is Distillery already running?). Stop it, or set DISTILLERY_PORT." >&2
+  exit 1
+fi
+
+pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  echo
+  echo "==> stopping"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  scripts/services.sh stop dev
+  echo "==> stopped"
+}
+trap stop_all INT TERM EXIT
+
+scripts/services.sh start dev
+python manage.py migrate --no-input -v0
+python manage.py collectstatic --no-input -v0
+login=$(python manage.py seed_demo)
+
+daphne -b "$bind" -p "$port" webapp.config.asgi:application >"$logs/web.log" 2>&1 &
+pids+=($!)
+# --pool=solo: CUDA does not survive fork; one worker process per GPU.
+celery -A workers.celery_app worker -Q gpu,default --pool=solo -n "worker@%h" --loglevel=INFO >"$logs/worker.log" 2>&1 &
+pids+=($!)
+celery -A workers.celery_app beat -s "$DISTILLERY_VAR/celerybeat-schedule" --loglevel=INFO >"$logs/beat.log" 2>&1 &
+pids+=($!)
+
+python - "$port" <<'PY'
+import sys, time, urllib.request
+for _ in range(150):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1)
+        break
+    except OSError:
+        time.sleep(0.2)
+PY
+cat <<MSG
+
+  Distillery is running:  http://$bind:$port/
+  $login
+  Logs: $logs/{web,worker,beat}.log     Stop: Ctrl-C
+
+MSG
+# Exit (and stop everything) as soon as any of the three processes dies.
+wait -n "${pids[@]}"
+echo "==> a process exited; see $logs" >&2
