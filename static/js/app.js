@@ -1,0 +1,339 @@
+/* Distillery dashboard behaviour. Plain ES2020, no build step; loaded with
+   `defer` on every page, after htmx and Plotly. Everything is driven by data
+   attributes so templates stay declarative. */
+"use strict";
+
+(() => {
+  const TERMINAL = new Set(["succeeded", "failed", "errored", "cancelled"]);
+
+  /* ---------------------------------------------------------------- time --
+     Servers render UTC ISO timestamps; only the browser knows the viewer's
+     time zone and locale, so we format here. */
+  const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: "auto", style: "short" });
+  const UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800],
+    ["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+
+  function formatAbsolute(date) {
+    return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  function formatRelative(date) {
+    const secs = (date.getTime() - Date.now()) / 1000;
+    for (const [unit, size] of UNITS) {
+      if (Math.abs(secs) >= size || unit === "second") return rtf.format(Math.round(secs / size), unit);
+    }
+    return "";
+  }
+
+  function localizeTimes(root = document) {
+    for (const el of root.querySelectorAll("time[datetime][data-local]")) {
+      const date = new Date(el.getAttribute("datetime"));
+      if (Number.isNaN(date.getTime())) continue;   // keep the server's text
+      if (el.dataset.local === "relative") {
+        el.textContent = formatRelative(date);
+        el.title = formatAbsolute(date);
+      } else {
+        el.textContent = formatAbsolute(date);
+      }
+    }
+  }
+
+  /* Compact durations for progress UIs: "12s", "1m 05s", "2h 03m". */
+  function formatDuration(seconds) {
+    const s = Math.max(0, Math.round(seconds));
+    const pad = (n) => String(n).padStart(2, "0");
+    if (s < 60) return `${s}s`;
+    if (s < 3600) return `${Math.floor(s / 60)}m ${pad(s % 60)}s`;
+    return `${Math.floor(s / 3600)}h ${pad(Math.floor((s % 3600) / 60))}m`;
+  }
+
+  /* -------------------------------------------------------------- charts --
+     Figures travel as JSON (Django's json_script) next to an empty div, so
+     pages render without JS and the same figure can be built in tests. */
+  function chartLayout(el, layout = {}) {
+    const css = getComputedStyle(el);
+    const family = css.getPropertyValue("--pico-font-family").trim() || css.fontFamily;
+    const grid = css.getPropertyValue("--pico-muted-border-color").trim() || "#ddd";
+    const base = {
+      autosize: true,
+      margin: { l: 56, r: 16, t: 40, b: 48 },
+      font: { family, color: css.color, size: 13 },
+      paper_bgcolor: "rgba(0,0,0,0)",   // let the card/page background (and dark mode) show
+      plot_bgcolor: "rgba(0,0,0,0)",
+      xaxis: { gridcolor: grid, zerolinecolor: grid },
+      yaxis: { gridcolor: grid, zerolinecolor: grid },
+      legend: { orientation: "h", y: -0.2 },
+    };
+    // The figure's own settings win; merge one level deep for nested objects.
+    const out = { ...base, ...layout };
+    for (const [key, val] of Object.entries(base)) {
+      if (val && typeof val === "object" && layout[key] && typeof layout[key] === "object") {
+        out[key] = { ...val, ...layout[key] };
+      }
+    }
+    return out;
+  }
+
+  function renderCharts(root = document) {
+    for (const el of root.querySelectorAll(".chart[data-figure]:not([data-rendered])")) {
+      el.dataset.rendered = "1";   // mark first: a broken figure must not retry on every swap
+      try {
+        if (!window.Plotly) throw new Error("Plotly is not loaded");
+        const src = document.getElementById(el.dataset.figure);
+        if (!src) throw new Error(`no figure script #${el.dataset.figure}`);
+        const fig = JSON.parse(src.textContent);
+        window.Plotly.newPlot(el, fig.data || [], chartLayout(el, fig.layout),
+          { responsive: true, displaylogo: false });
+      } catch (err) {
+        console.error("chart", el.dataset.figure, err);
+        el.classList.add("chart-failed");
+        el.innerHTML = '<p class="chart-error">Chart could not be displayed.</p>';
+      }
+    }
+  }
+
+  /* ----------------------------------------------------------- live jobs --
+     A "live root" is a single-job element ([data-live-job]) or a job table
+     body ([data-live-jobs]). Each owns one WebSocket; updates are applied to
+     [data-field] children of the root (single job) or of the matching row. */
+  const TEXT_FIELDS = ["status_label", "message", "error", "step", "total", "device_kind"];
+  const clocks = new Map();   // container -> {base, at, running}: local elapsed ticking
+  const connections = new Set();
+  let unloading = false;
+
+  const fields = (container, name) => container.querySelectorAll(`[data-field="${name}"]`);
+  const setText = (container, name, value) => {
+    for (const el of fields(container, name)) el.textContent = value ?? "";
+  };
+
+  function applyJob(container, job) {
+    for (const name of TEXT_FIELDS) setText(container, name, job[name]);
+    setText(container, "device_seconds", job.device_seconds == null ? "" : Number(job.device_seconds).toFixed(1));
+    for (const el of fields(container, "status_badge")) {
+      el.className = `badge status-${job.status}`;
+      el.textContent = job.status_label;
+    }
+    const pct = job.progress == null ? null : Math.round(job.progress * 100);
+    for (const el of fields(container, "progress")) {
+      el.max = 100;
+      if (pct == null) el.removeAttribute("value"); else el.value = job.progress * 100; // no value = indeterminate bar
+    }
+    setText(container, "progress_pct", pct == null ? "" : `${pct}%`);
+    setText(container, "eta", !job.is_terminal && job.eta_seconds != null ? `about ${formatDuration(job.eta_seconds)} left` : "");
+    updateLog(container, job.log_tail);
+    for (const el of container.querySelectorAll("[data-show-when]")) {
+      el.hidden = !showWhen(el.dataset.showWhen, job);
+    }
+    container.dataset.status = job.status;
+    startClock(container, job);
+  }
+
+  /* "terminal" = finished; "running" = still in progress (queued or running);
+     any other token matches that exact status, e.g. data-show-when="failed errored". */
+  function showWhen(spec, job) {
+    return spec.split(/\s+/).some((t) =>
+      t === "terminal" ? job.is_terminal : t === "running" ? !job.is_terminal : t === job.status);
+  }
+
+  function updateLog(container, text) {
+    for (const el of fields(container, "log_tail")) {
+      // Stick to the bottom unless the reader has scrolled up to read history.
+      const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 24 || !el.dataset.seen;
+      el.textContent = text ?? "";
+      el.dataset.seen = "1";
+      if (atBottom) el.scrollTop = el.scrollHeight;
+    }
+  }
+
+  /* Elapsed time ticks locally between messages. The server's elapsed_seconds
+     is the base (avoids client/server clock skew); started_at is a fallback. */
+  function startClock(container, job) {
+    let base = job.elapsed_seconds;
+    if (base == null && job.started_at) base = (Date.now() - Date.parse(job.started_at)) / 1000;
+    clocks.set(container, { base: base ?? 0, at: performance.now(), running: job.status === "running" });
+    paintClock(container);
+  }
+
+  function paintClock(container) {
+    const c = clocks.get(container);
+    if (!c) return;
+    const secs = c.base + (c.running ? (performance.now() - c.at) / 1000 : 0);
+    setText(container, "elapsed", c.base || c.running ? formatDuration(secs) : "");
+  }
+
+  function tickClocks() {
+    for (const [container, c] of clocks) {
+      if (!container.isConnected) clocks.delete(container);
+      else if (c.running) paintClock(container);
+    }
+  }
+
+  class LiveConnection {
+    constructor(root) {
+      this.root = root;
+      this.isList = root.hasAttribute("data-live-jobs");
+      this.backoff = 1000;
+      this.seq = 0;              // counts socket messages; stale status fetches are dropped
+      this.stopped = false;
+      this.reloading = false;
+      // Rows/roots rendered non-terminal count as "seen running" for job:finished.
+      this.seenActive = new Set();
+      const initial = this.isList ? root.querySelectorAll("tr[data-job-id][data-status]") : [root];
+      for (const el of initial) {
+        if (el.dataset.status && !TERMINAL.has(el.dataset.status)) this.seenActive.add(this.key(el));
+      }
+      this.connect();
+    }
+
+    key(el) { return this.isList ? el.dataset.jobId : "root"; }
+
+    url() {
+      const path = this.root.dataset.wsPath;
+      if (/^wss?:/.test(path)) return path;
+      return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${path}`;
+    }
+
+    setConnectionText(text) {
+      const el = this.root.querySelector("[data-connection]") || document.querySelector("[data-connection]");
+      if (el) el.textContent = text;
+    }
+
+    connect() {
+      if (this.stopped || unloading) return;
+      try {
+        this.ws = new WebSocket(this.url());
+      } catch (err) {
+        console.error("live jobs: bad WebSocket URL", err);
+        return this.scheduleReconnect();
+      }
+      this.ws.addEventListener("open", () => this.onOpen());
+      this.ws.addEventListener("message", (ev) => this.onMessage(ev));
+      this.ws.addEventListener("close", (ev) => this.onClose(ev));
+    }
+
+    async onOpen() {
+      this.backoff = 1000;
+      this.setConnectionText("");
+      // Catch up on whatever happened while we were not connected.
+      const statusUrl = this.root.dataset.statusUrl;
+      if (!statusUrl) return;
+      const seq = this.seq;
+      try {
+        const resp = await fetch(statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+        const body = await resp.json();
+        if (seq !== this.seq) return;   // a fresher socket message already arrived
+        const jobs = Array.isArray(body) ? body : body.jobs || [body.job || body];
+        jobs.forEach((job) => this.handleJob(job));
+      } catch (err) {
+        console.warn("live jobs: status fetch failed", err);
+      }
+    }
+
+    onMessage(ev) {
+      this.seq += 1;
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch { return; }
+      if (msg.type === "job" && msg.job) this.handleJob(msg.job);
+      else if (msg.type === "jobs" && Array.isArray(msg.jobs)) msg.jobs.forEach((j) => this.handleJob(j));
+    }
+
+    onClose(ev) {
+      if (this.stopped || unloading) return;
+      if (ev.code === 4404 || ev.code === 4403) {
+        this.stopped = true;
+        return this.setConnectionText("not available");
+      }
+      // A finished job will not change again: no point reconnecting.
+      if (!this.isList && TERMINAL.has(this.root.dataset.status)) return this.setConnectionText("");
+      this.scheduleReconnect();
+    }
+
+    scheduleReconnect() {
+      this.setConnectionText("reconnecting…");
+      setTimeout(() => this.connect(), this.backoff);
+      this.backoff = Math.min(this.backoff * 2, 15000);
+    }
+
+    close() {
+      this.stopped = true;
+      if (this.ws) this.ws.close(1000);
+    }
+
+    handleJob(job) {
+      let container = this.root;
+      if (this.isList) {
+        container = this.root.querySelector(`tr[data-job-id="${CSS.escape(String(job.id))}"]`);
+        // A job we have no row for: the server renders rows best, so reload.
+        if (!container) return this.reload(0);
+      }
+      applyJob(container, job);
+      const key = this.key(container);
+      if (!job.is_terminal) this.seenActive.add(key);
+      else if (this.seenActive.delete(key)) {
+        // Finished while this page watched it.
+        document.dispatchEvent(new CustomEvent("job:finished", { detail: job }));
+        if (this.root.hasAttribute("data-reload-on-finish")) this.reload(300);
+      }
+    }
+
+    reload(delay) {
+      if (this.reloading) return;
+      this.reloading = true;
+      setTimeout(() => location.reload(), delay);
+    }
+  }
+
+  function initLive(root = document) {
+    for (const el of root.querySelectorAll("[data-live-job][data-ws-path], [data-live-jobs][data-ws-path]")) {
+      if (el.dataset.liveInit) continue;
+      el.dataset.liveInit = "1";
+      connections.add(new LiveConnection(el));
+    }
+  }
+
+  /* Close sockets whose element htmx swapped away, so they don't reconnect forever. */
+  function pruneLive() {
+    for (const conn of connections) {
+      if (!conn.root.isConnected) { conn.close(); connections.delete(conn); }
+    }
+  }
+
+  /* ------------------------------------------------------------- confirm --
+     Capture phase, so a "No" stops the click before htmx or the form sees it. */
+  function onConfirmClick(ev) {
+    const button = ev.target.closest("button[data-confirm]");
+    if (button && !window.confirm(button.dataset.confirm || "Are you sure?")) {
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+    }
+  }
+
+  /* ---------------------------------------------------------------- boot -- */
+  function init() {
+    localizeTimes();
+    renderCharts();
+    initLive();
+  }
+
+  document.addEventListener("click", onConfirmClick, true);
+  document.addEventListener("htmx:afterSwap", () => { pruneLive(); init(); });
+  // Free Plotly's resize listeners when htmx removes a chart.
+  document.addEventListener("htmx:beforeCleanupElement", (ev) => {
+    if (ev.target.matches?.(".chart[data-rendered]") && window.Plotly) window.Plotly.purge(ev.target);
+  });
+  window.addEventListener("pagehide", () => { unloading = true; connections.forEach((c) => c.ws?.close(1000)); });
+  window.addEventListener("pageshow", (ev) => {
+    if (!ev.persisted) return;   // back/forward cache restore: sockets were closed on pagehide
+    unloading = false;
+    connections.forEach((c) => { if (!c.stopped) c.connect(); });
+  });
+  setInterval(tickClocks, 1000);
+  setInterval(() => localizeTimes(), 30000);   // keep "3 min ago" honest on long-open pages
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+
+  // Small surface for templates/tests; not required by the pages themselves.
+  window.Distillery = { localizeTimes, renderCharts, initLive, formatDuration, applyJob };
+})();
