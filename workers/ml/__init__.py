@@ -1,0 +1,1 @@
+"""ML code run by Distillery workers. Must never import Django."""
