@@ -1,0 +1,19 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from webapp.api import views
+
+# Names start with "api-": the web pages already use "task-detail", "job-detail" and so on.
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("teams/", views.TeamListApi.as_view(), name="api-team-list"),
+    path("tasks/", views.TaskListCreateApi.as_view(), name="api-task-list"),
+    path("tasks/<int:task_id>/", views.TaskDetailApi.as_view(), name="api-task-detail"),
+    path("tasks/<int:task_id>/datasets/", views.TaskDatasetListUploadApi.as_view(), name="api-task-datasets"),
+    path("tasks/<int:task_id>/teachers/", views.TaskTeacherListRegisterApi.as_view(), name="api-task-teachers"),
+    path("tasks/<int:task_id>/jobs/", views.TaskJobListStartApi.as_view(), name="api-task-jobs"),
+    path("datasets/<int:dataset_id>/", views.DatasetDetailApi.as_view(), name="api-dataset-detail"),
+    path("teachers/<int:teacher_id>/", views.TeacherDetailApi.as_view(), name="api-teacher-detail"),
+    path("jobs/<int:job_id>/", views.JobDetailApi.as_view(), name="api-job-detail"),
+    path("jobs/<int:job_id>/cancel/", views.JobCancelApi.as_view(), name="api-job-cancel"),
+]

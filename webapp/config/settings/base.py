@@ -1,0 +1,159 @@
+"""Settings shared by every environment. Everything deployment-specific comes from the environment."""
+
+from pathlib import Path
+
+from webapp.config.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parents[3]
+
+DEBUG = env_bool("DISTILLERY_DEBUG", False)
+SECRET_KEY = env_str("DISTILLERY_SECRET_KEY")
+ALLOWED_HOSTS = env_list("DISTILLERY_ALLOWED_HOSTS", "localhost,127.0.0.1")
+CSRF_TRUSTED_ORIGINS = env_list("DISTILLERY_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "channels",
+    "webapp.accounts",
+    "webapp.registry",
+    "webapp.jobs",
+    "webapp.api",
+    "webapp.ui",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "webapp.accounts.middleware.CurrentTeamMiddleware",
+]
+
+ROOT_URLCONF = "webapp.config.urls"
+WSGI_APPLICATION = "webapp.config.wsgi.application"
+ASGI_APPLICATION = "webapp.config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "webapp.accounts.context_processors.teams",
+            ],
+            "builtins": ["webapp.ui.templatetags.ui"],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": env_str("DISTILLERY_DB_NAME", "distillery"),
+        "USER": env_str("DISTILLERY_DB_USER", "distillery"),
+        "PASSWORD": env_str("DISTILLERY_DB_PASSWORD", ""),
+        "HOST": env_str("DISTILLERY_DB_HOST", "127.0.0.1"),
+        "PORT": env_str("DISTILLERY_DB_PORT", "54329"),
+        "CONN_MAX_AGE": env_int("DISTILLERY_DB_CONN_MAX_AGE", 0),
+        "TEST": {"NAME": env_str("DISTILLERY_TEST_DB_NAME", "test_distillery")},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"  # stored and sent as UTC; pages show times in the browser's own time zone
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("DISTILLERY_STATIC_ROOT", str(BASE_DIR / "var" / "staticfiles")))
+
+# Where uploaded datasets and job artifacts live (files are immutable once written).
+DATA_DIR = Path(env_str("DISTILLERY_DATA_DIR", str(BASE_DIR / "var" / "dev" / "data")))
+# Teachers and students given as local paths must resolve inside this folder.
+MODEL_ROOT = Path(env_str("DISTILLERY_MODEL_ROOT", str(BASE_DIR / "var" / "dev" / "models")))
+MAX_UPLOAD_BYTES = env_int("DISTILLERY_MAX_UPLOAD_MB", 100) * 1024 * 1024
+# Bigger uploads spill to a temp file instead of memory; the cap above is checked while streaming.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = ["webapp.registry.upload_handlers.CappedUploadHandler"]
+
+REDIS_URL = env_str("DISTILLERY_REDIS_URL", "redis://127.0.0.1:63799/0")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL]},
+    }
+}
+
+# Celery (the worker reads these through workers/celery_app.py).
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The reaper (not Redis' visibility timeout) recovers jobs of dead workers, so keep this long.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+CELERY_TASK_DEFAULT_QUEUE = "default"
+
+# Jobs: a running job whose worker has not written a heartbeat for this long is reaped.
+JOB_HEARTBEAT_SECONDS = env_int("DISTILLERY_JOB_HEARTBEAT_SECONDS", 10)
+JOB_HEARTBEAT_TIMEOUT_SECONDS = env_int("DISTILLERY_JOB_HEARTBEAT_TIMEOUT_SECONDS", 90)
+JOB_MAX_ATTEMPTS = env_int("DISTILLERY_JOB_MAX_ATTEMPTS", 3)
+JOB_REAPER_INTERVAL_SECONDS = env_int("DISTILLERY_JOB_REAPER_INTERVAL_SECONDS", 30)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "webapp.api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Distillery API",
+    "DESCRIPTION": "Tasks, datasets, teachers and jobs, with the same permissions as the web pages.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("DISTILLERY_LOG_LEVEL", "INFO")},
+    "loggers": {"django.channels.server": {"level": "WARNING"}},
+}

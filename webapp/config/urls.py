@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path
+
+from webapp.accounts import views as accounts
+from webapp.jobs import views as jobs
+from webapp.registry import views as registry
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"ok": True})
+
+
+urlpatterns = [
+    path("", accounts.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("account/api-token/", accounts.api_token, name="api-token"),
+    path("teams/", accounts.team_list, name="team-list"),
+    path("teams/switch/", accounts.team_switch, name="team-switch"),
+    path("teams/<int:team_id>/members/", accounts.team_members, name="team-members"),
+    path("teams/<int:team_id>/members/<int:membership_id>/", accounts.member_update, name="member-update"),
+    path("tasks/", registry.task_list, name="task-list"),
+    path("tasks/new/", registry.task_create_view, name="task-create"),
+    path("tasks/<int:task_id>/", registry.task_detail, name="task-detail"),
+    path("tasks/<int:task_id>/edit/", registry.task_edit, name="task-edit"),
+    path("tasks/<int:task_id>/labels/", registry.task_labels, name="task-labels"),
+    path("tasks/<int:task_id>/data/", registry.dataset_list, name="dataset-list"),
+    path("tasks/<int:task_id>/teachers/", registry.teacher_list, name="teacher-list"),
+    path("tasks/<int:task_id>/jobs/", jobs.job_list, name="job-list"),
+    path("datasets/<int:dataset_id>/", registry.dataset_detail, name="dataset-detail"),
+    path("jobs/<int:job_id>/", jobs.job_detail, name="job-detail"),
+    path("jobs/<int:job_id>/status.json", jobs.job_status, name="job-status"),
+    path("jobs/<int:job_id>/cancel/", jobs.job_cancel_view, name="job-cancel"),
+    path("api/", include("webapp.api.urls")),
+    path("admin/", admin.site.urls),
+]

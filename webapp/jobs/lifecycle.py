@@ -1,0 +1,120 @@
+"""State transitions of a job, as conditional updates so two processes can't both win one.
+
+queued -> running -> succeeded | failed | errored | cancelled; running -> queued when a lost
+worker's job is re-queued by the reaper. Each transition publishes the new state.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from webapp.jobs.events import publish_job_update
+from webapp.jobs.models import Job
+
+Status = Job.Status
+
+
+def job_claim(*, job_id: int, worker: str) -> Job | None:
+    """Mark the job running on `worker`, or return None if nobody should run it now: it is finished,
+    cancelled, or already running elsewhere with a live heartbeat (a duplicate delivery)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.is_terminal:
+            return None
+        now = timezone.now()
+        if job.status == Status.RUNNING and job.heartbeat_at and now - job.heartbeat_at < _heartbeat_timeout():
+            return None
+        if job.cancel_requested:
+            _finish(job, Status.CANCELLED, message="Cancelled before it started.")
+            return None
+        job.status = Status.RUNNING
+        job.attempts += 1
+        job.worker = worker
+        job.started_at = job.started_at or now
+        job.heartbeat_at = now
+        if job.attempts > 1:
+            job.append_log(f"attempt {job.attempts} on {worker}")
+        job.save(update_fields=["status", "attempts", "worker", "started_at", "heartbeat_at", "log_tail"])
+    publish_job_update(job)
+    return job
+
+
+def job_finish(job: Job, status: str, *, message: str = "", error: str = "", traceback: str = "") -> Job:
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        # Keep what the worker reported (progress, result) but take flags set by others from the row.
+        job.cancel_requested = locked.cancel_requested
+        job.log_tail = locked.log_tail if len(locked.log_tail) > len(job.log_tail) else job.log_tail
+        _finish(job, status, message=message, error=error, traceback=traceback)
+    return job
+
+
+def _finish(job: Job, status: str, *, message: str = "", error: str = "", traceback: str = "") -> None:
+    job.status = status
+    job.finished_at = timezone.now()
+    if message:
+        job.message = message[:500]
+    job.error = error
+    job.traceback = traceback
+    if status == Status.SUCCEEDED and job.total:
+        job.step = job.total
+    job.save()
+    transaction.on_commit(lambda: publish_job_update(job))
+
+
+def job_cancel_request(job: Job) -> Job:
+    """Queued jobs are cancelled at once; running ones stop at their next progress check."""
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.is_terminal:
+            return locked
+        locked.cancel_requested = True
+        if locked.status == Status.QUEUED:
+            _finish(locked, Status.CANCELLED, message="Cancelled before it started.")
+        else:
+            locked.message = "Cancelling…"
+            locked.save(update_fields=["cancel_requested", "message"])
+            transaction.on_commit(lambda: publish_job_update(locked))
+    return locked
+
+
+def jobs_with_lost_workers() -> list[int]:
+    cutoff = timezone.now() - _heartbeat_timeout()
+    return list(Job.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff).values_list("pk", flat=True))
+
+
+def job_reap(*, job_id: int) -> Job | None:
+    """Re-queue a job whose worker died, or give up after JOB_MAX_ATTEMPTS. Returns the job if it
+    was re-queued (the caller sends it to a worker again after commit)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id, status=Status.RUNNING).first()
+        if job is None or (job.heartbeat_at and timezone.now() - job.heartbeat_at < _heartbeat_timeout()):
+            return None
+        silent = int(_heartbeat_timeout().total_seconds())
+        if job.cancel_requested:
+            _finish(job, Status.CANCELLED, message="Cancelled (its worker had stopped).")
+            return None
+        if job.attempts >= settings.JOB_MAX_ATTEMPTS:
+            _finish(
+                job,
+                Status.ERRORED,
+                message="Its worker stopped responding.",
+                error=(
+                    f"The worker running this job stopped responding (no heartbeat for {silent}s) "
+                    f"{job.attempts} times; giving up. Check the worker logs, then start the job again."
+                ),
+            )
+            return None
+        job.status = Status.QUEUED
+        job.worker = ""
+        job.message = "Re-queued: its worker stopped responding."
+        job.append_log(f"worker lost (no heartbeat for {silent}s); re-queued")
+        job.save(update_fields=["status", "worker", "message", "log_tail"])
+        transaction.on_commit(lambda: publish_job_update(job))
+        return job
+
+
+def _heartbeat_timeout() -> timedelta:
+    return timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT_SECONDS)

@@ -1,0 +1,104 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from webapp.registry.models import Task
+
+LOG_TAIL_CHARS = 8000
+
+
+class Job(models.Model):
+    """One unit of work on a worker. The row is the truth: the browser and the API only read it."""
+
+    class Kind(models.TextChoices):
+        PROFILE_DATASET = "profile_dataset", "Profile dataset with the teacher's tokenizer"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"  # expected and user-fixable: the message says what to do
+        ERRORED = "errored", "Errored"  # a bug or a lost worker: the traceback is kept
+        CANCELLED = "cancelled", "Cancelled"
+
+    TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.ERRORED, Status.CANCELLED)
+
+    class Queue(models.TextChoices):
+        GPU = "gpu", "GPU"
+        DEFAULT = "default", "Default"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    params = models.JSONField(default=dict)
+    queue = models.CharField(max_length=16, choices=Queue.choices, default=Queue.DEFAULT)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    step = models.PositiveBigIntegerField(default=0)
+    total = models.PositiveBigIntegerField(default=0)
+    message = models.CharField(max_length=500, blank=True)
+    log_tail = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=255, blank=True)
+    device_kind = models.CharField(max_length=120, blank=True)
+    device_seconds = models.FloatField(default=0.0)
+    teacher_examples = models.PositiveBigIntegerField(default=0)
+    teacher_tokens = models.PositiveBigIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(step__lte=models.F("total")) | models.Q(total=0), name="step_within_total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+    @property
+    def progress(self) -> float:
+        if self.status == self.Status.SUCCEEDED:
+            return 1.0
+        return min(1.0, self.step / self.total) if self.total else 0.0
+
+    @property
+    def elapsed_seconds(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at or timezone.now()
+        return max(0.0, (end - self.started_at).total_seconds())
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Linear extrapolation from progress so far; None until there is something to extrapolate."""
+        elapsed = self.elapsed_seconds
+        if self.is_terminal or elapsed is None or not self.total or self.step <= 0:
+            return None
+        return elapsed * (self.total - self.step) / self.step
+
+    def append_log(self, line: str) -> None:
+        self.log_tail = (self.log_tail + line.rstrip("\n") + "\n")[-LOG_TAIL_CHARS:]
+
+
+class JobMetric(models.Model):
+    """A point of a live curve (loss, accuracy...) reported by a running job."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="metrics")
+    step = models.PositiveBigIntegerField()
+    name = models.CharField(max_length=64)
+    value = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job", "name", "step"]
+        indexes = [models.Index(fields=["job", "name", "step"])]

@@ -1,0 +1,61 @@
+"""Writes for jobs: create and enqueue after commit, cancel, and re-queue the jobs of lost workers."""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from webapp.accounts.models import Role
+from webapp.accounts.selectors import require_role
+from webapp.jobs import lifecycle
+from webapp.jobs.models import Job
+from webapp.registry.models import Dataset, Task, Teacher
+
+RUN_JOB_TASK = "distillery.run_job"
+
+
+def _send_to_worker(job: Job) -> None:
+    # By name, so the web process never imports worker code (or torch).
+    from workers.celery_app import app
+
+    app.send_task(RUN_JOB_TASK, args=[job.pk], queue=job.queue)
+
+
+def job_enqueue(*, task: Task, kind: str, params: dict[str, Any], user: AbstractBaseUser, queue: str) -> Job:
+    require_role(user=user, team=task.team, role=Role.MEMBER)
+    job = Job.objects.create(task=task, kind=kind, params=params, queue=queue, created_by=user)
+    job.append_log(f"queued on '{queue}'")
+    job.save(update_fields=["log_tail"])
+    transaction.on_commit(lambda: _send_to_worker(job))
+    return job
+
+
+def job_cancel(*, job: Job, user: AbstractBaseUser) -> Job:
+    require_role(user=user, team=job.task.team, role=Role.MEMBER)
+    return lifecycle.job_cancel_request(job)
+
+
+def profile_job_start(
+    *, task: Task, dataset: Dataset, teacher: Teacher, user: AbstractBaseUser, max_length: int | None = None
+) -> Job:
+    if dataset.task_id != task.pk or teacher.task_id != task.pk:
+        raise ValidationError("The dataset and the teacher must belong to this task.")
+    length = max_length or teacher.max_length
+    if not 8 <= length <= 8192:
+        raise ValidationError("max_length must be between 8 and 8192 tokens.")
+    params = {"dataset_id": dataset.pk, "teacher_id": teacher.pk, "max_length": length}
+    # Tokenizing needs no accelerator: keep the GPU queue free for training.
+    return job_enqueue(task=task, kind=Job.Kind.PROFILE_DATASET, params=params, user=user, queue=Job.Queue.DEFAULT)
+
+
+def jobs_reap_lost() -> int:
+    """Called by beat: re-queue (or give up on) running jobs whose worker stopped heartbeating."""
+    count = 0
+    for job_id in lifecycle.jobs_with_lost_workers():
+        with transaction.atomic():
+            job = lifecycle.job_reap(job_id=job_id)
+            if job is not None:
+                transaction.on_commit(lambda job=job: _send_to_worker(job))
+        count += 1
+    return count

@@ -1,0 +1,66 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from webapp.accounts.models import Role
+from webapp.accounts.selectors import require_role
+from webapp.jobs import charts
+from webapp.jobs.models import Job
+from webapp.jobs.payloads import job_payload
+from webapp.jobs.selectors import job_get_for_user, jobs_of_task
+from webapp.jobs.services import job_cancel, profile_job_start
+from webapp.registry.forms import ProfileJobForm
+from webapp.registry.selectors import task_get_for_user
+from webapp.registry.views import task_context
+
+
+@login_required
+def job_list(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    form = ProfileJobForm(request.POST or None, task=task)
+    if request.method == "POST":
+        require_role(user=request.user, team=task.team, role=Role.MEMBER)
+        if form.is_valid():
+            try:
+                job = profile_job_start(
+                    task=task,
+                    dataset=form.cleaned_data["dataset"],
+                    teacher=form.cleaned_data["teacher"],
+                    user=request.user,
+                    max_length=form.cleaned_data["max_length"],
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return redirect("job-detail", job_id=job.pk)
+    context = task_context(request, task, "jobs") | {"jobs": jobs_of_task(task=task), "form": form}
+    return render(request, "jobs/job_list.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = job_get_for_user(user=request.user, job_id=job_id)
+    figures = {}
+    if job.status == Job.Status.SUCCEEDED and job.kind == Job.Kind.PROFILE_DATASET:
+        figures["tokens"] = charts.token_length_figure(job.result)
+    context = task_context(request, job.task, "jobs") | {"job": job, "payload": job_payload(job), "figures": figures}
+    return render(request, "jobs/job_detail.html", context)
+
+
+@login_required
+def job_status(request: HttpRequest, job_id: int) -> JsonResponse:
+    """The same payload as the websocket's, for first paint and reconnects."""
+    job = job_get_for_user(user=request.user, job_id=job_id)
+    return JsonResponse(job_payload(job))
+
+
+@login_required
+@require_POST
+def job_cancel_view(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = job_get_for_user(user=request.user, job_id=job_id)
+    job = job_cancel(job=job, user=request.user)
+    messages.info(request, "Cancelled." if job.status == Job.Status.CANCELLED else "Cancelling: the job stops at its next step.")
+    return redirect("job-detail", job_id=job.pk)

@@ -1,0 +1,71 @@
+"""A small synthetic ticket-routing dataset, generated so a first-time user can click through
+every step without data of their own. Every page that shows it labels it as synthetic."""
+
+import json
+import random
+
+INTENTS: dict[str, list[str]] = {
+    "card_lost": [
+        "I lost my {card} {when}",
+        "my {card} was stolen {when}, please block it",
+        "can't find my {card} anywhere",
+        "someone took my {card} {when}, what do I do",
+    ],
+    "refund_request": [
+        "I want a refund for {item}",
+        "please give me my money back for {item}",
+        "how do I get refunded for {item} {when}",
+        "{item} was charged twice, refund please",
+    ],
+    "password_reset": [
+        "I forgot my password",
+        "can't log in {when}, need to reset my password",
+        "the password reset email never arrived {when}",
+        "how do I change my password on the {app}",
+    ],
+    "delivery_status": [
+        "where is my {card}, it has not arrived",
+        "my new {card} still hasn't been delivered {when}",
+        "how long does delivery of a {card} take",
+        "tracking for my {card} shows nothing {when}",
+    ],
+    "cancel_subscription": [
+        "cancel my {plan} plan",
+        "I want to stop my {plan} subscription {when}",
+        "how do I end the {plan} membership",
+        "please close my {plan} account {when}",
+    ],
+    "billing_question": [
+        "why was I charged for {item}",
+        "what is this fee on my {plan} bill",
+        "my invoice for {item} looks wrong",
+        "explain the charge from {when}",
+    ],
+}
+SLOTS = {
+    "card": ["card", "debit card", "credit card", "virtual card", "bank card"],
+    "when": ["yesterday", "today", "last week", "this morning", "two days ago", "on Monday"],
+    "item": ["my order", "the subscription", "a hotel booking", "the last payment", "a train ticket"],
+    "app": ["app", "website", "mobile app", "web portal"],
+    "plan": ["premium", "family", "basic", "business", "student"],
+}
+
+
+def _fill(template: str, rng: random.Random) -> str:
+    text = template.format(**{key: rng.choice(values) for key, values in SLOTS.items()})
+    if rng.random() < 0.3:
+        text = text.capitalize()
+    if rng.random() < 0.3:
+        text += rng.choice(["?", "!", " thanks", " asap", " pls"])
+    return text
+
+
+def demo_rows(*, per_intent: int, seed: int) -> list[dict[str, str]]:
+    rng = random.Random(seed)
+    rows = [{"text": _fill(rng.choice(templates), rng), "label": intent} for intent, templates in INTENTS.items() for _ in range(per_intent)]
+    rng.shuffle(rows)
+    return rows
+
+
+def demo_jsonl(*, per_intent: int, seed: int) -> bytes:
+    return "".join(json.dumps(row) + "\n" for row in demo_rows(per_intent=per_intent, seed=seed)).encode()

@@ -1,0 +1,69 @@
+from django import forms
+
+from webapp.registry.models import Dataset, Task, Teacher
+from webapp.registry.services import TASK_FIELDS
+from workers.ml.model_source import PRESETS
+
+
+class TaskForm(forms.ModelForm):
+    class Meta:
+        model = Task
+        fields = list(TASK_FIELDS)
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        labels = {
+            "quality_min": "Minimum quality (0-1)",
+            "min_retention": "Minimum retention vs teacher (0-1)",
+            "latency_slo_ms": "Latency SLO (ms)",
+        }
+        help_texts = {
+            "quality_min": "e.g. 0.85 = the teacher must reach 85% on the metric before distilling pays.",
+            "min_retention": "e.g. 0.97 = a student must keep 97% of the teacher's score.",
+        }
+
+
+class DatasetUploadForm(forms.Form):
+    # The file comes last in the form: if it is over the size cap, the fields before it are kept.
+    role = forms.ChoiceField(choices=Dataset.Role.choices)
+    name = forms.CharField(max_length=120, required=False, help_text="Defaults to the file name. Same name = new version.")
+    text_column = forms.CharField(max_length=120, initial="text")
+    label_column = forms.CharField(max_length=120, initial="label", required=False, help_text="Ignored for unlabeled data.")
+    file = forms.FileField(help_text="CSV with a header row, or JSONL (one JSON object a line). UTF-8.")
+
+
+class TeacherForm(forms.Form):
+    name = forms.CharField(max_length=120, required=False, help_text="Defaults to the model's name.")
+    model_ref = forms.CharField(
+        max_length=500,
+        label="Model",
+        initial="minilm-l6-offline",
+        help_text="A preset name, a folder under MODEL_ROOT, or a Hugging Face id already in the local cache.",
+    )
+    max_length = forms.IntegerField(min_value=8, max_value=8192, initial=128, label="Max tokens")
+    cost_mode = forms.ChoiceField(choices=Teacher.CostMode.choices, initial=Teacher.CostMode.API)
+    price_input_per_m = forms.DecimalField(min_value=0, initial=0, label="$ / 1M input tokens", required=False)
+    price_output_per_m = forms.DecimalField(min_value=0, initial=0, label="$ / 1M output tokens", required=False)
+    gpu_hour_price = forms.DecimalField(min_value=0, initial=0, label="GPU $ / hour", required=False)
+    gpu_count = forms.IntegerField(min_value=1, initial=1, label="GPUs")
+
+    presets = PRESETS
+
+
+class LabelsForm(forms.Form):
+    labels = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), help_text="One label a line.")
+
+
+class ProfileJobForm(forms.Form):
+    dataset = forms.ModelChoiceField(queryset=Dataset.objects.none())
+    teacher = forms.ModelChoiceField(queryset=Teacher.objects.none())
+    max_length = forms.IntegerField(
+        min_value=8, max_value=8192, required=False, help_text="Defaults to the teacher's max tokens."
+    )
+
+    def __init__(self, *args: object, task: Task, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        datasets, teachers = task.datasets.all(), task.teachers.all()
+        self.fields["dataset"].queryset = datasets  # type: ignore[attr-defined]
+        self.fields["teacher"].queryset = teachers  # type: ignore[attr-defined]
+        # Sensible defaults: the newest training set and the first teacher.
+        self.fields["dataset"].initial = datasets.filter(role=Dataset.Role.TRAIN).order_by("-created_at").first() or datasets.first()
+        self.fields["teacher"].initial = teachers.first()

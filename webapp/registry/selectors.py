@@ -1,0 +1,85 @@
+"""Reads of tasks, datasets and teachers, always scoped to the user's teams."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, QuerySet
+from django.http import Http404
+
+from webapp.accounts.models import Team
+from webapp.accounts.selectors import scope_to_user
+from webapp.registry.dataset_stats import overlap_count, text_fingerprints
+from webapp.registry.models import Dataset, Task, Teacher
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def tasks_visible_to(*, user: AnyUser) -> QuerySet[Task]:
+    return scope_to_user(Task.objects.select_related("team"), user=user, team_path="team")
+
+
+def tasks_of_team(*, team: Team) -> QuerySet[Task]:
+    return Task.objects.filter(team=team).annotate(dataset_count=Count("datasets", distinct=True))
+
+
+def task_get_for_user(*, user: AnyUser, task_id: int) -> Task:
+    task = tasks_visible_to(user=user).filter(pk=task_id).first()
+    if task is None:
+        raise Http404("No such task.")
+    return task
+
+
+def datasets_visible_to(*, user: AnyUser) -> QuerySet[Dataset]:
+    return scope_to_user(Dataset.objects.select_related("task", "task__team"), user=user, team_path="task__team")
+
+
+def dataset_get_for_user(*, user: AnyUser, dataset_id: int) -> Dataset:
+    dataset = datasets_visible_to(user=user).filter(pk=dataset_id).first()
+    if dataset is None:
+        raise Http404("No such dataset.")
+    return dataset
+
+
+def teachers_visible_to(*, user: AnyUser) -> QuerySet[Teacher]:
+    return scope_to_user(Teacher.objects.select_related("task", "task__team"), user=user, team_path="task__team")
+
+
+def teacher_get_for_user(*, user: AnyUser, teacher_id: int) -> Teacher:
+    teacher = teachers_visible_to(user=user).filter(pk=teacher_id).first()
+    if teacher is None:
+        raise Http404("No such teacher.")
+    return teacher
+
+
+def dataset_rows(dataset: Dataset) -> Iterator[dict[str, Any]]:
+    """The normalised rows ({"text", "label"}) workers and pages read, whatever the upload's format."""
+    with dataset.rows_path.open(encoding="utf-8") as handle:
+        for line in handle:
+            yield json.loads(line)
+
+
+def dataset_overlaps(dataset: Dataset) -> list[dict[str, Any]]:
+    """How many of this dataset's texts also appear in each other dataset of the task (after
+    case and whitespace normalisation): train/test overlap inflates test scores."""
+    mine = text_fingerprints(row["text"] for row in dataset_rows(dataset))
+    overlaps = []
+    for other in Dataset.objects.filter(task=dataset.task).exclude(pk=dataset.pk).order_by("role", "name"):
+        if not other.rows_path.exists():
+            continue
+        theirs = text_fingerprints(row["text"] for row in dataset_rows(other))
+        overlaps.append({"dataset": other, "count": overlap_count(mine, theirs)})
+    return overlaps
+
+
+def label_usage(*, task: Task) -> list[dict[str, Any]]:
+    """Each label of the task with its row count in every labelled dataset, for the review page."""
+    datasets = list(Dataset.objects.filter(task=task).exclude(role=Dataset.Role.UNLABELED))
+    counts = {d.pk: dict(d.stats.get("label_counts", [])) for d in datasets}
+    known = list(task.labels)
+    extra = sorted({label for c in counts.values() for label in c} - set(known))
+    return [
+        {"label": label, "known": label in task.labels, "counts": [counts[d.pk].get(label, 0) for d in datasets]}
+        for label in known + extra
+    ]

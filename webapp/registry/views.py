@@ -1,0 +1,174 @@
+"""Task, dataset and teacher pages. Views translate HTTP to selector/service calls, nothing more."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from webapp.accounts.middleware import SESSION_KEY
+from webapp.accounts.models import Role
+from webapp.accounts.selectors import require_role, role_for
+from webapp.jobs.selectors import jobs_of_task
+from webapp.registry import charts
+from webapp.registry.forms import DatasetUploadForm, LabelsForm, TaskForm, TeacherForm
+from webapp.registry.models import Dataset, Task
+from webapp.registry.selectors import (
+    dataset_get_for_user,
+    dataset_overlaps,
+    label_usage,
+    task_get_for_user,
+    tasks_of_team,
+)
+from webapp.registry.services import dataset_upload, task_create, task_labels_set, task_update, teacher_register
+
+
+def task_context(request: HttpRequest, task: Task, tab: str) -> dict[str, object]:
+    """What every task page needs: the task, the active tab, and whether the user may change things."""
+    # Opening a task of another of my teams makes that team the current one, so the nav agrees.
+    if request.session.get(SESSION_KEY) != task.team_id:
+        request.session[SESSION_KEY] = task.team_id
+        request.team = task.team  # type: ignore[attr-defined]
+    role = role_for(user=request.user, team=task.team) or 0
+    return {"task": task, "tab": tab, "can_edit": role >= Role.MEMBER}
+
+
+@login_required
+def task_list(request: HttpRequest) -> HttpResponse:
+    team = request.team  # type: ignore[attr-defined]
+    if team is None:
+        return redirect("team-list")
+    role = role_for(user=request.user, team=team) or 0
+    return render(request, "registry/task_list.html", {"tasks": tasks_of_team(team=team), "can_edit": role >= Role.MEMBER})
+
+
+@login_required
+def task_create_view(request: HttpRequest) -> HttpResponse:
+    team = request.team  # type: ignore[attr-defined]
+    if team is None:
+        return redirect("team-list")
+    require_role(user=request.user, team=team, role=Role.MEMBER)
+    form = TaskForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            task = task_create(team=team, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Task {task} created. Next: upload its data.")
+            return redirect("dataset-list", task_id=task.pk)
+    return render(request, "registry/task_form.html", {"form": form, "title": "New task"})
+
+
+@login_required
+def task_edit(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    require_role(user=request.user, team=task.team, role=Role.MEMBER)
+    form = TaskForm(request.POST or None, instance=task)
+    if request.method == "POST" and form.is_valid():
+        try:
+            task_update(task=task, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Task saved.")
+            return redirect("task-detail", task_id=task.pk)
+    context = task_context(request, task, "overview") | {"form": form, "title": f"Edit {task}"}
+    return render(request, "registry/task_form.html", context)
+
+
+@login_required
+def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    datasets = list(task.datasets.all())
+    context = task_context(request, task, "overview") | {
+        "datasets": datasets,
+        "roles_present": {d.role for d in datasets},
+        "teachers": list(task.teachers.all()),
+        "recent_jobs": jobs_of_task(task=task)[:5],
+    }
+    return render(request, "registry/task_detail.html", context)
+
+
+@login_required
+def task_labels(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    form = LabelsForm(request.POST or None, initial={"labels": "\n".join(task.labels)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            task_labels_set(task=task, user=request.user, labels=form.cleaned_data["labels"].splitlines())
+        except ValidationError as exc:
+            form.add_error("labels", exc)
+        else:
+            messages.success(request, f"Label set saved: {len(task.labels)} labels.")
+            return redirect("task-labels", task_id=task.pk)
+    context = task_context(request, task, "data") | {
+        "form": form,
+        "usage": label_usage(task=task),
+        "labelled_datasets": task.datasets.exclude(role=Dataset.Role.UNLABELED),
+    }
+    return render(request, "registry/task_labels.html", context)
+
+
+@login_required
+def dataset_list(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    form = DatasetUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            dataset = dataset_upload(
+                task=task,
+                user=request.user,
+                file=upload,
+                filename=upload.name,
+                role=form.cleaned_data["role"],
+                name=form.cleaned_data["name"],
+                text_column=form.cleaned_data["text_column"],
+                label_column=form.cleaned_data["label_column"],
+            )
+        except ValidationError as exc:
+            form.add_error("file", exc)
+        else:
+            messages.success(request, f"Stored {dataset} ({dataset.row_count} rows).")
+            return redirect("dataset-detail", dataset_id=dataset.pk)
+    elif request.method == "POST":
+        require_role(user=request.user, team=task.team, role=Role.MEMBER)
+    context = task_context(request, task, "data") | {"datasets": task.datasets.all(), "form": form}
+    return render(request, "registry/dataset_list.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def dataset_detail(request: HttpRequest, dataset_id: int) -> HttpResponse:
+    dataset = dataset_get_for_user(user=request.user, dataset_id=dataset_id)
+    stats = dataset.stats
+    figures = {"length": charts.histogram_figure(stats["text_length"]["histogram"], title="Text length", x_title="characters")}
+    if dataset.is_labelled:
+        figures["labels"] = charts.label_distribution_figure(stats)
+    context = task_context(request, dataset.task, "data") | {
+        "dataset": dataset,
+        "stats": stats,
+        "figures": figures,
+        "overlaps": dataset_overlaps(dataset),
+        "versions": Dataset.objects.filter(task=dataset.task, name=dataset.name).order_by("-version"),
+    }
+    return render(request, "registry/dataset_detail.html", context)
+
+
+@login_required
+def teacher_list(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    form = TeacherForm(request.POST or None)
+    if request.method == "POST":
+        require_role(user=request.user, team=task.team, role=Role.MEMBER)
+        if form.is_valid():
+            data = {k: (v if v is not None else 0) for k, v in form.cleaned_data.items()}
+            try:
+                teacher = teacher_register(task=task, user=request.user, **data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"Teacher {teacher} registered. Next: profile a dataset with it.")
+                return redirect("job-list", task_id=task.pk)
+    context = task_context(request, task, "teachers") | {"teachers": task.teachers.all(), "form": form}
+    return render(request, "registry/teacher_list.html", context, status=400 if form.errors else 200)

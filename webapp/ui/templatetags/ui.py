@@ -1,0 +1,43 @@
+"""Small template helpers shared by every page."""
+
+from datetime import datetime
+
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+@register.filter
+def local_time(value: datetime | None, style: str = "") -> str:
+    """A <time> the browser rewrites into the user's own time zone (UTC text until then)."""
+    if not value:
+        return "—"
+    mode = "relative" if style == "relative" else ""
+    return format_html('<time datetime="{}" data-local="{}">{}</time>', value.isoformat(), mode, value.strftime("%Y-%m-%d %H:%M UTC"))
+
+
+@register.filter
+def percent(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 100:.{digits}f}%"
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+@register.filter
+def get_item(mapping: dict[object, object], key: object) -> object:
+    return mapping.get(key)
