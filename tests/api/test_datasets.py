@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from tests.api.conftest import TRAIN_CSV, upload
+from tests.factories import TRAIN_CSV, upload
 from webapp.registry.models import Dataset, Task
 
 pytestmark = pytest.mark.django_db

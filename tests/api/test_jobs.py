@@ -2,7 +2,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.api.conftest import TEACHER_REF, TRAIN_CSV, upload
+from tests.factories import TEACHER_REF, TRAIN_CSV, upload
 from webapp.api.serializers import JobSerializer
 from webapp.jobs.models import Job
 from webapp.jobs.payloads import job_payload

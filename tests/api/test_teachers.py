@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from tests.api.conftest import TEACHER_REF
+from tests.factories import TEACHER_REF
 from webapp.registry.models import Task, Teacher
 
 pytestmark = pytest.mark.django_db

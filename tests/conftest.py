@@ -1,0 +1,130 @@
+"""Owner / teammate / outsider fixtures: one team with a user of each role, and an outsider who is
+an admin of another team only. Objects of the other team are `foreign_*`."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from tests.factories import TEACHER_REF, TRAIN_CSV, upload
+from webapp.accounts.models import Membership, Role, Team
+from webapp.jobs.models import Job
+from webapp.jobs.services import profile_job_start
+from webapp.registry.models import Dataset, Task, Teacher
+from webapp.registry.services import dataset_upload, task_create, teacher_register
+
+User = get_user_model()
+
+
+@pytest.fixture(scope="session")
+def storage_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One data folder and model root for the whole run, shared with the live stack's processes."""
+    root = tmp_path_factory.mktemp("storage")
+    return {"data": root / "data", "models": root / "models"}
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(settings: Any, storage_dirs: dict[str, Path]) -> None:
+    settings.DATA_DIR = storage_dirs["data"]
+    settings.MODEL_ROOT = storage_dirs["models"]
+    storage_dirs["models"].mkdir(parents=True, exist_ok=True)
+
+
+def _user(username: str, team: Team, role: int) -> User:
+    user = User.objects.create_user(username=username, password="not-used-here")
+    Membership.objects.create(team=team, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def team(db: None) -> Team:
+    return Team.objects.create(name="Support")
+
+
+@pytest.fixture
+def other_team(db: None) -> Team:
+    return Team.objects.create(name="Elsewhere")
+
+
+@pytest.fixture
+def viewer(team: Team) -> User:
+    return _user("vera-viewer", team, Role.VIEWER)
+
+
+@pytest.fixture
+def member(team: Team) -> User:
+    return _user("max-member", team, Role.MEMBER)
+
+
+@pytest.fixture
+def admin(team: Team) -> User:
+    return _user("ada-admin", team, Role.ADMIN)
+
+
+@pytest.fixture
+def outsider(other_team: Team) -> User:
+    return _user("otto-outsider", other_team, Role.ADMIN)
+
+
+@pytest.fixture
+def task(team: Team, member: User) -> Task:
+    return task_create(team=team, user=member, name="Intents", description="Route support mail")
+
+
+@pytest.fixture
+def dataset(task: Task, member: User) -> Dataset:
+    return dataset_upload(
+        task=task, user=member, file=upload("train.csv", TRAIN_CSV), filename="train.csv", role="train"
+    )
+
+
+@pytest.fixture
+def teacher(task: Task, member: User) -> Teacher:
+    return teacher_register(task=task, user=member, name="MiniLM", model_ref=TEACHER_REF)
+
+
+@pytest.fixture
+def foreign_task(other_team: Team, outsider: User) -> Task:
+    return task_create(team=other_team, user=outsider, name="Their task")
+
+
+@pytest.fixture
+def foreign_dataset(foreign_task: Task, outsider: User) -> Dataset:
+    return dataset_upload(
+        task=foreign_task, user=outsider, file=upload("theirs.csv", TRAIN_CSV), filename="theirs.csv", role="train"
+    )
+
+
+@pytest.fixture
+def foreign_teacher(foreign_task: Task, outsider: User) -> Teacher:
+    return teacher_register(task=foreign_task, user=outsider, name="Theirs", model_ref=TEACHER_REF)
+
+
+@pytest.fixture
+def foreign_job(foreign_task: Task, foreign_dataset: Dataset, foreign_teacher: Teacher, outsider: User) -> Job:
+    return profile_job_start(task=foreign_task, dataset=foreign_dataset, teacher=foreign_teacher, user=outsider)
+
+
+@pytest.fixture
+def job(task: Task, dataset: Dataset, teacher: Teacher, member: User) -> Job:
+    return profile_job_start(task=task, dataset=dataset, teacher=teacher, user=member)
+
+
+@pytest.fixture
+def web(client: Client) -> Callable[[User | None], Client]:
+    """web(user) is a browser-like test client logged in as the user; web(None) is anonymous."""
+
+    def client_for(user: User | None) -> Client:
+        client.logout()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return client_for
+
+
+# The live stack (Daphne + a real Celery worker) for end-to-end tests: see tests/live.py.
+from tests.live import live_stack  # noqa: E402,F401

@@ -1,0 +1,37 @@
+"""Talking to the live stack the way a browser does: a session cookie, an Origin, a websocket."""
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.test import Client
+from websockets.sync.client import ClientConnection, connect
+
+from tests.live import LiveStack
+
+
+def session_cookie(client: Client, user: Any) -> str:
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+@contextmanager
+def websocket(stack: LiveStack, path: str, cookie: str = "") -> Iterator[ClientConnection]:
+    headers = {"Cookie": cookie} if cookie else {}
+    with connect(f"ws://{stack.host_port}{path}", origin=stack.url, additional_headers=headers, open_timeout=10) as ws:
+        yield ws
+
+
+def receive_jobs_until(ws: ClientConnection, done: Any, *, timeout: float = 120) -> list[dict[str, Any]]:
+    """Collect job payloads from the socket until `done(payload)` is true."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = json.loads(ws.recv(timeout=deadline - time.monotonic()))
+        assert message["type"] == "job"
+        seen.append(message["job"])
+        if done(message["job"]):
+            return seen
+    raise AssertionError(f"gave up waiting; saw {[(p['status'], p['step']) for p in seen]}")

@@ -1,0 +1,104 @@
+"""A person in headless Chromium: log in, create a task, upload data, register the teacher, run the
+profile job and watch its progress bar reach 100% live."""
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from webapp.accounts.models import Membership, Role, Team
+from webapp.registry.demo_data import demo_jsonl
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+BANKING77 = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "banking77"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "a-long-test-password"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    # Playwright's sync API keeps an event loop running in this thread while the browser is open;
+    # the test's own ORM calls are plain sync code, so tell Django that is intended.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def page(browser: Browser, tmp_path: Path) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def data_files(tmp_path: Path) -> dict[str, Path]:
+    """BANKING77 when ../shared is there (as in CI), else the synthetic demo data."""
+    if (BANKING77 / "train.jsonl").exists():
+        return {"train": BANKING77 / "train.jsonl", "test": BANKING77 / "test.jsonl"}
+    files = {}
+    for role, seed in (("train", 1), ("test", 2)):
+        files[role] = tmp_path / f"{role}.jsonl"
+        files[role].write_bytes(demo_jsonl(per_intent=50, seed=seed))
+    return files
+
+
+def test_a_member_creates_a_task_uploads_data_and_watches_a_job_finish(
+    live_stack, django_user_model, page: Page, data_files
+) -> None:
+    user = django_user_model.objects.create_user("mia", password=PASSWORD)
+    Membership.objects.create(team=Team.objects.create(name="Support"), user=user, role=Role.MEMBER)
+
+    page.goto(live_stack.url + "/")
+    page.fill("input[name=username]", "mia")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.get_by_text("No tasks yet.")).to_be_visible()
+
+    page.click("text=Create the first task")
+    page.fill("input[name=name]", "Ticket routing")
+    page.fill("textarea[name=description]", "Route support tickets to intents")
+    page.fill("input[name=requests_per_month]", "3000000")
+    page.click("text=Save task")
+    expect(page.locator("h1")).to_have_text("Data")
+
+    for role, path in data_files.items():
+        page.select_option("select[name=role]", role)
+        page.set_input_files("input[name=file]", str(path))
+        page.click("button:text('Upload')")
+        expect(page.locator(".stat .label").first).to_have_text("rows")
+        expect(page.locator(".chart[data-figure=labels] .main-svg").first).to_be_attached()
+        page.click("nav.tabs >> text=Data")
+
+    page.click("nav.tabs >> text=Teachers")
+    expect(page.locator("input[name=model_ref]")).to_have_value("minilm-l6-offline")
+    page.click("text=Register teacher")
+    expect(page.locator("h1")).to_contain_text("Jobs")
+
+    page.click("text=Start profiling")
+    expect(page.locator("[data-live-job] [data-field=progress_pct]")).to_have_text("100%", timeout=120_000)
+    expect(page.locator("[data-live-job] [data-field=status_badge]")).to_have_text("Succeeded")
+    # The page reloads once finished, to show the result rendered on the server.
+    expect(page.locator(".chart[data-figure=tokens] .main-svg").first).to_be_attached(timeout=30_000)
+    expect(page.get_by_text("rows truncated at 128 tokens")).to_be_visible()

@@ -1,0 +1,69 @@
+"""The runner in this process (no worker): outcomes of a job, failed vs errored vs cancelled."""
+
+import pytest
+
+from webapp.jobs import lifecycle
+from webapp.jobs.models import Job, JobMetric
+from workers.handlers.profile import profile_dataset
+from workers.ml.reporting import StopRequested
+from workers.reporter import JobReporter
+from workers.runner import run_job
+
+Status = Job.Status
+
+
+def test_a_profile_job_succeeds_with_token_statistics(job, dataset) -> None:
+    run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.SUCCEEDED, job.error
+    assert job.result["rows"] == dataset.row_count and job.result["max_length"] == 128
+    assert job.step == job.total == dataset.row_count
+    assert job.device_kind == "cpu" and job.device_seconds > 0 and job.attempts == 1
+
+
+def test_a_job_on_a_deleted_dataset_fails_with_a_message_saying_so(job, dataset) -> None:
+    dataset.delete()
+    run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.FAILED
+    assert "no longer exists" in job.error and not job.traceback
+
+
+def test_a_teacher_whose_model_vanished_fails_naming_the_problem(job, teacher, settings) -> None:
+    teacher.model_ref = "./gone-model"
+    teacher.save()
+    run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.FAILED and "gone-model" in job.error
+
+
+def test_an_unexpected_error_is_errored_with_its_traceback(job) -> None:
+    Job.objects.filter(pk=job.pk).update(params={"dataset_id": job.params["dataset_id"]})  # no teacher_id
+    run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.ERRORED
+    assert "KeyError" in job.error and "Traceback" in job.traceback
+
+
+def test_a_job_cancelled_before_it_starts_never_runs(job) -> None:
+    lifecycle.job_cancel_request(job)
+    run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.CANCELLED and job.started_at is None
+
+
+def test_a_running_job_stops_at_its_next_step_when_cancelled(job) -> None:
+    claimed = lifecycle.job_claim(job_id=job.pk, worker="here")
+    Job.objects.filter(pk=job.pk).update(cancel_requested=True)  # what the web process does
+    with pytest.raises(StopRequested):
+        profile_dataset(claimed, JobReporter(claimed))
+
+
+def test_the_reporter_never_overwrites_a_cancel_request(job) -> None:
+    claimed = lifecycle.job_claim(job_id=job.pk, worker="here")
+    reporter = JobReporter(claimed)
+    Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+    reporter.report(1, 10, {"loss": 0.5}, message="step 1")
+    job.refresh_from_db()
+    assert job.cancel_requested and job.step == 1 and job.message == "step 1"
+    assert list(JobMetric.objects.filter(job=job).values_list("name", "value")) == [("loss", 0.5)]
