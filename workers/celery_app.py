@@ -18,5 +18,7 @@ def _schedule_reaper(sender: Celery, **_: object) -> None:
     from django.conf import settings
 
     sender.add_periodic_task(
-        float(settings.JOB_REAPER_INTERVAL_SECONDS), sender.signature("distillery.reap_lost_jobs"), name="reap lost jobs"
+        float(settings.JOB_REAPER_INTERVAL_SECONDS),
+        sender.signature("distillery.reap_lost_jobs"),
+        name="reap lost jobs",
     )

@@ -11,6 +11,8 @@ from webapp.jobs.events import publish_job_update
 from webapp.jobs.models import Job, JobMetric
 
 WRITE_EVERY_SECONDS = 0.5
+# A fast job still shows its bar move: also write when progress moved this much since the last write.
+WRITE_EVERY_PROGRESS = 0.05
 CANCEL_CHECK_EVERY_SECONDS = 1.0
 
 
@@ -23,6 +25,7 @@ class JobReporter:
     def __init__(self, job: Job) -> None:
         self.job = job
         self._last_write = 0.0
+        self._last_written_progress = 0.0
         self._last_cancel_check = 0.0
         self._cancelled = False
 
@@ -34,8 +37,10 @@ class JobReporter:
             JobMetric.objects.bulk_create(
                 [JobMetric(job=self.job, step=step, name=name, value=float(value)) for name, value in metrics.items()]
             )
-        now = time.monotonic()
-        if now - self._last_write >= WRITE_EVERY_SECONDS or step >= total or step == 0 or metrics:
+        progress = step / total if total else 0.0
+        due = time.monotonic() - self._last_write >= WRITE_EVERY_SECONDS
+        moved = progress - self._last_written_progress >= WRITE_EVERY_PROGRESS
+        if due or moved or step >= total or step == 0 or metrics:
             self.flush()
 
     def log(self, line: str) -> None:
@@ -51,6 +56,7 @@ class JobReporter:
 
     def flush(self) -> None:
         self._last_write = time.monotonic()
+        self._last_written_progress = self.job.progress
         self.job.heartbeat_at = timezone.now()
         Job.objects.filter(pk=self.job.pk).update(
             step=self.job.step,

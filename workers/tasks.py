@@ -6,7 +6,9 @@ from workers.celery_app import app
 SOFT_LIMIT_SECONDS = 24 * 3600
 
 
-@app.task(name="distillery.run_job", acks_late=True, soft_time_limit=SOFT_LIMIT_SECONDS, time_limit=SOFT_LIMIT_SECONDS + 600)
+@app.task(
+    name="distillery.run_job", acks_late=True, soft_time_limit=SOFT_LIMIT_SECONDS, time_limit=SOFT_LIMIT_SECONDS + 600
+)
 def run_job(job_id: int) -> None:
     from workers.runner import run_job as run
 

@@ -57,13 +57,21 @@ def team_members(request: HttpRequest, team_id: int) -> HttpResponse:
         team_get_for_user(user=request.user, team_id=team_id, role=Role.ADMIN)
         if form.is_valid():
             try:
-                membership = membership_add(team=team, username=form.cleaned_data["username"], role=form.cleaned_data["role"])
+                membership = membership_add(
+                    team=team, username=form.cleaned_data["username"], role=form.cleaned_data["role"]
+                )
             except ValidationError as exc:
                 form.add_error("username", exc)
             else:
                 messages.success(request, f"{membership.user} added as {membership.get_role_display()}.")
                 return redirect("team-members", team_id=team.pk)
-    context = {"team": team, "memberships": memberships_of_team(team=team), "form": form, "is_admin": is_admin, "roles": Role.choices}
+    context = {
+        "team": team,
+        "memberships": memberships_of_team(team=team),
+        "form": form,
+        "is_admin": is_admin,
+        "roles": Role.choices,
+    }
     return render(request, "accounts/team_members.html", context)
 
 

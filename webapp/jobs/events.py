@@ -33,5 +33,5 @@ def publish_job_update(job: Job) -> None:
     try:
         for group in (job_group(job.pk), task_jobs_group(job.task_id)):
             async_to_sync(layer.group_send)(group, message)
-    except Exception:  # noqa: BLE001 - see docstring: events are best effort, the row is the truth
+    except Exception:
         logger.warning("could not publish update of job %s", job.pk, exc_info=True)

@@ -55,7 +55,9 @@ class Job(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(step__lte=models.F("total")) | models.Q(total=0), name="step_within_total"),
+            models.CheckConstraint(
+                condition=models.Q(step__lte=models.F("total")) | models.Q(total=0), name="step_within_total"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -102,3 +104,6 @@ class JobMetric(models.Model):
     class Meta:
         ordering = ["job", "name", "step"]
         indexes = [models.Index(fields=["job", "name", "step"])]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value:g} at step {self.step}"

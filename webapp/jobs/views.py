@@ -62,5 +62,7 @@ def job_status(request: HttpRequest, job_id: int) -> JsonResponse:
 def job_cancel_view(request: HttpRequest, job_id: int) -> HttpResponse:
     job = job_get_for_user(user=request.user, job_id=job_id)
     job = job_cancel(job=job, user=request.user)
-    messages.info(request, "Cancelled." if job.status == Job.Status.CANCELLED else "Cancelling: the job stops at its next step.")
+    messages.info(
+        request, "Cancelled." if job.status == Job.Status.CANCELLED else "Cancelling: the job stops at its next step."
+    )
     return redirect("job-detail", job_id=job.pk)

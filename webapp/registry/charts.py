@@ -10,7 +10,15 @@ def label_distribution_figure(stats: dict[str, Any], *, max_labels: int = 80) ->
     labels = [str(label) for label, _ in pairs]
     counts = [count for _, count in pairs]
     return {
-        "data": [{"type": "bar", "x": labels, "y": counts, "marker": {"color": "#1095c1"}, "hovertemplate": "%{x}: %{y} rows<extra></extra>"}],
+        "data": [
+            {
+                "type": "bar",
+                "x": labels,
+                "y": counts,
+                "marker": {"color": "#1095c1"},
+                "hovertemplate": "%{x}: %{y} rows<extra></extra>",
+            }
+        ],
         "layout": {
             "title": {"text": "Rows per label"},
             "xaxis": {"tickangle": -45, "automargin": True, "type": "category"},
@@ -20,7 +28,9 @@ def label_distribution_figure(stats: dict[str, Any], *, max_labels: int = 80) ->
     }
 
 
-def histogram_figure(histogram: dict[str, list[float]], *, title: str, x_title: str, marker_x: float | None = None) -> Figure:
+def histogram_figure(
+    histogram: dict[str, list[float]], *, title: str, x_title: str, marker_x: float | None = None
+) -> Figure:
     """A pre-binned histogram (edges + counts) as a bar chart, optionally with a vertical marker."""
     edges, counts = histogram.get("edges", []), histogram.get("counts", [])
     centers = [(edges[i] + edges[i + 1]) / 2 for i in range(len(counts))] if len(edges) > len(counts) else edges
@@ -37,7 +47,24 @@ def histogram_figure(histogram: dict[str, list[float]], *, title: str, x_title: 
     }
     if marker_x is not None:
         layout["shapes"] = [
-            {"type": "line", "x0": marker_x, "x1": marker_x, "yref": "paper", "y0": 0, "y1": 1, "line": {"color": "#d32f2f", "dash": "dash"}}
+            {
+                "type": "line",
+                "x0": marker_x,
+                "x1": marker_x,
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#d32f2f", "dash": "dash"},
+            }
         ]
-        layout["annotations"] = [{"x": marker_x, "yref": "paper", "y": 1, "text": f"max_length {marker_x:g}", "showarrow": False, "yanchor": "bottom"}]
+        layout["annotations"] = [
+            {
+                "x": marker_x,
+                "yref": "paper",
+                "y": 1,
+                "text": f"max_length {marker_x:g}",
+                "showarrow": False,
+                "yanchor": "bottom",
+            }
+        ]
     return {"data": [bar], "layout": layout}

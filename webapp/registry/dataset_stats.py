@@ -42,9 +42,7 @@ def compute_stats(rows: Sequence[ParsedRow]) -> dict[str, Any]:
     """Row and label counts, length distributions and duplicates, as a JSON-serialisable dict."""
     label_counter = Counter(row.label for row in rows if row.label is not None)
     # Most common label first; ties in a stable, alphabetical order.
-    label_counts = [
-        [label, count] for label, count in sorted(label_counter.items(), key=lambda lc: (-lc[1], lc[0]))
-    ]
+    label_counts = [[label, count] for label, count in sorted(label_counter.items(), key=lambda lc: (-lc[1], lc[0]))]
 
     char_lengths = sorted(len(row.text) for row in rows)
     word_lengths = sorted(len(row.text.split()) for row in rows)

@@ -62,7 +62,11 @@ def _fill(template: str, rng: random.Random) -> str:
 
 def demo_rows(*, per_intent: int, seed: int) -> list[dict[str, str]]:
     rng = random.Random(seed)
-    rows = [{"text": _fill(rng.choice(templates), rng), "label": intent} for intent, templates in INTENTS.items() for _ in range(per_intent)]
+    rows = [
+        {"text": _fill(rng.choice(templates), rng), "label": intent}
+        for intent, templates in INTENTS.items()
+        for _ in range(per_intent)
+    ]
     rng.shuffle(rows)
     return rows
 

@@ -24,9 +24,13 @@ class TaskForm(forms.ModelForm):
 class DatasetUploadForm(forms.Form):
     # The file comes last in the form: if it is over the size cap, the fields before it are kept.
     role = forms.ChoiceField(choices=Dataset.Role.choices)
-    name = forms.CharField(max_length=120, required=False, help_text="Defaults to the file name. Same name = new version.")
+    name = forms.CharField(
+        max_length=120, required=False, help_text="Defaults to the file name. Same name = new version."
+    )
     text_column = forms.CharField(max_length=120, initial="text")
-    label_column = forms.CharField(max_length=120, initial="label", required=False, help_text="Ignored for unlabeled data.")
+    label_column = forms.CharField(
+        max_length=120, initial="label", required=False, help_text="Ignored for unlabeled data."
+    )
     file = forms.FileField(help_text="CSV with a header row, or JSONL (one JSON object a line). UTF-8.")
 
 
@@ -65,5 +69,7 @@ class ProfileJobForm(forms.Form):
         self.fields["dataset"].queryset = datasets  # type: ignore[attr-defined]
         self.fields["teacher"].queryset = teachers  # type: ignore[attr-defined]
         # Sensible defaults: the newest training set and the first teacher.
-        self.fields["dataset"].initial = datasets.filter(role=Dataset.Role.TRAIN).order_by("-created_at").first() or datasets.first()
+        self.fields["dataset"].initial = (
+            datasets.filter(role=Dataset.Role.TRAIN).order_by("-created_at").first() or datasets.first()
+        )
         self.fields["teacher"].initial = teachers.first()

@@ -232,8 +232,7 @@ def _parse_jsonl(stream: Iterable[str], collector: _RowCollector) -> list[str]:
         text = _json_value(value, collector.text_column, line_no, filename)
         if not isinstance(text, str):
             raise DatasetFormatError(
-                f"{filename} line {line_no}: '{collector.text_column}' must be a string, "
-                f"not {_json_kind(text)}.",
+                f"{filename} line {line_no}: '{collector.text_column}' must be a string, not {_json_kind(text)}.",
                 line=line_no,
                 column=collector.text_column,
             )

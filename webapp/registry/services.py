@@ -19,8 +19,8 @@ from django.db.models import Max
 from webapp.accounts.models import Role, Team
 from webapp.accounts.selectors import require_role
 from webapp.registry.dataset_stats import compute_stats
-from webapp.registry.parsing import DatasetFormatError, ParsedDataset, ParsedRow, parse_dataset
 from webapp.registry.models import Dataset, Task, Teacher
+from webapp.registry.parsing import DatasetFormatError, ParsedDataset, ParsedRow, parse_dataset
 from workers.ml.model_source import ModelSourceError, resolve_model_ref
 
 TASK_FIELDS = (

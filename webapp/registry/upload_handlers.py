@@ -1,8 +1,8 @@
 from typing import Any
 
 from django.conf import settings
-from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 
 class CappedUploadHandler(TemporaryFileUploadHandler):

@@ -39,7 +39,9 @@ def task_list(request: HttpRequest) -> HttpResponse:
     if team is None:
         return redirect("team-list")
     role = role_for(user=request.user, team=team) or 0
-    return render(request, "registry/task_list.html", {"tasks": tasks_of_team(team=team), "can_edit": role >= Role.MEMBER})
+    return render(
+        request, "registry/task_list.html", {"tasks": tasks_of_team(team=team), "can_edit": role >= Role.MEMBER}
+    )
 
 
 @login_required
@@ -142,7 +144,9 @@ def dataset_list(request: HttpRequest, task_id: int) -> HttpResponse:
 def dataset_detail(request: HttpRequest, dataset_id: int) -> HttpResponse:
     dataset = dataset_get_for_user(user=request.user, dataset_id=dataset_id)
     stats = dataset.stats
-    figures = {"length": charts.histogram_figure(stats["text_length"]["histogram"], title="Text length", x_title="characters")}
+    figures = {
+        "length": charts.histogram_figure(stats["text_length"]["histogram"], title="Text length", x_title="characters")
+    }
     if dataset.is_labelled:
         figures["labels"] = charts.label_distribution_figure(stats)
     context = task_context(request, dataset.task, "data") | {

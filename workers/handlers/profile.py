@@ -21,4 +21,6 @@ def profile_dataset(job: Job, reporter: JobReporter) -> Outcome:
     profile = profile_texts(texts, config, reporter)
     result = profile.to_dict() | {"dataset_id": dataset.pk, "dataset": str(dataset), "teacher_id": teacher.pk}
     share = profile.truncated_share
-    return Outcome(result=result, message=f"{profile.rows} rows profiled; {share:.1%} truncated at {config.max_length}.")
+    return Outcome(
+        result=result, message=f"{profile.rows} rows profiled; {share:.1%} truncated at {config.max_length}."
+    )

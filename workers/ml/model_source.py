@@ -28,9 +28,7 @@ class Preset:
         # find_spec locates a top-level package without executing it.
         spec = importlib.util.find_spec(self.package)
         if spec is None or spec.origin is None:
-            raise ModelSourceError(
-                f"The Python package '{self.package}' that provides this preset is not installed."
-            )
+            raise ModelSourceError(f"The Python package '{self.package}' that provides this preset is not installed.")
         return Path(spec.origin).parent / self.subdir
 
 
@@ -57,9 +55,7 @@ _TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json")
 def resolve_model_ref(ref: str, *, model_root: Path, hf_cache_dir: Path | None = None) -> ResolvedModel:
     ref = ref.strip()
     if not ref:
-        raise ModelSourceError(
-            "No model was given; enter a preset name, a path under MODEL_ROOT or a hub id."
-        )
+        raise ModelSourceError("No model was given; enter a preset name, a path under MODEL_ROOT or a hub id.")
 
     if ref in PRESETS:
         preset = PRESETS[ref]

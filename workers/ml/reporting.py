@@ -12,9 +12,7 @@ from typing import Protocol
 
 
 class Reporter(Protocol):
-    def report(
-        self, step: int, total: int, metrics: Mapping[str, float] | None = None, message: str = ""
-    ) -> None: ...
+    def report(self, step: int, total: int, metrics: Mapping[str, float] | None = None, message: str = "") -> None: ...
 
     def log(self, line: str) -> None: ...
 
@@ -44,9 +42,7 @@ class ListReporter:
     reports: list[ReportRecord] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
 
-    def report(
-        self, step: int, total: int, metrics: Mapping[str, float] | None = None, message: str = ""
-    ) -> None:
+    def report(self, step: int, total: int, metrics: Mapping[str, float] | None = None, message: str = "") -> None:
         self.reports.append(ReportRecord(step, total, dict(metrics or {}), message))
 
     def log(self, line: str) -> None:

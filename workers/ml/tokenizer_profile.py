@@ -66,9 +66,7 @@ def load_tokenizer(model_path: Path) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
-def profile_texts(
-    texts: Sequence[str], config: TokenizerProfileConfig, reporter: Reporter
-) -> TokenizerProfile:
+def profile_texts(texts: Sequence[str], config: TokenizerProfileConfig, reporter: Reporter) -> TokenizerProfile:
     tokenizer = load_tokenizer(config.model_path)
     tokenizer_class = type(tokenizer).__name__
     vocab_size = len(tokenizer)  # includes added tokens, unlike tokenizer.vocab_size

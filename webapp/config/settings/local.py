@@ -4,4 +4,4 @@ import os
 
 os.environ.setdefault("DISTILLERY_SECRET_KEY", "local-only-not-secret-set-DISTILLERY_SECRET_KEY")
 
-from webapp.config.settings.base import *  # noqa: E402,F403
+from webapp.config.settings.base import *  # noqa: F403

@@ -6,6 +6,6 @@ os.environ.setdefault("DISTILLERY_SECRET_KEY", "test-only-not-secret")
 os.environ.setdefault("DISTILLERY_DB_PORT", "54339")
 os.environ.setdefault("DISTILLERY_REDIS_URL", "redis://127.0.0.1:63809/0")
 
-from webapp.config.settings.base import *  # noqa: E402,F403
+from webapp.config.settings.base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests

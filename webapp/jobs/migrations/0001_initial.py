@@ -6,68 +6,113 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('registry', '0001_initial'),
+        ("registry", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('profile_dataset', "Profile dataset with the teacher's tokenizer")], max_length=32)),
-                ('params', models.JSONField(default=dict)),
-                ('queue', models.CharField(choices=[('gpu', 'GPU'), ('default', 'Default')], default='default', max_length=16)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('errored', 'Errored'), ('cancelled', 'Cancelled')], db_index=True, default='queued', max_length=16)),
-                ('step', models.PositiveBigIntegerField(default=0)),
-                ('total', models.PositiveBigIntegerField(default=0)),
-                ('message', models.CharField(blank=True, max_length=500)),
-                ('log_tail', models.TextField(blank=True)),
-                ('error', models.TextField(blank=True)),
-                ('traceback', models.TextField(blank=True)),
-                ('result', models.JSONField(blank=True, default=dict)),
-                ('cancel_requested', models.BooleanField(default=False)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('worker', models.CharField(blank=True, max_length=255)),
-                ('device_kind', models.CharField(blank=True, max_length=120)),
-                ('device_seconds', models.FloatField(default=0.0)),
-                ('teacher_examples', models.PositiveBigIntegerField(default=0)),
-                ('teacher_tokens', models.PositiveBigIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='registry.task')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("profile_dataset", "Profile dataset with the teacher's tokenizer")], max_length=32
+                    ),
+                ),
+                ("params", models.JSONField(default=dict)),
+                (
+                    "queue",
+                    models.CharField(
+                        choices=[("gpu", "GPU"), ("default", "Default")], default="default", max_length=16
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("errored", "Errored"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("step", models.PositiveBigIntegerField(default=0)),
+                ("total", models.PositiveBigIntegerField(default=0)),
+                ("message", models.CharField(blank=True, max_length=500)),
+                ("log_tail", models.TextField(blank=True)),
+                ("error", models.TextField(blank=True)),
+                ("traceback", models.TextField(blank=True)),
+                ("result", models.JSONField(blank=True, default=dict)),
+                ("cancel_requested", models.BooleanField(default=False)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("worker", models.CharField(blank=True, max_length=255)),
+                ("device_kind", models.CharField(blank=True, max_length=120)),
+                ("device_seconds", models.FloatField(default=0.0)),
+                ("teacher_examples", models.PositiveBigIntegerField(default=0)),
+                ("teacher_tokens", models.PositiveBigIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="jobs", to="registry.task"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='JobMetric',
+            name="JobMetric",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.PositiveBigIntegerField()),
-                ('name', models.CharField(max_length=64)),
-                ('value', models.FloatField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='metrics', to='jobs.job')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("step", models.PositiveBigIntegerField()),
+                ("name", models.CharField(max_length=64)),
+                ("value", models.FloatField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="metrics", to="jobs.job"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job', 'name', 'step'],
+                "ordering": ["job", "name", "step"],
             },
         ),
         migrations.AddConstraint(
-            model_name='job',
-            constraint=models.CheckConstraint(condition=models.Q(('step__lte', models.F('total')), ('total', 0), _connector='OR'), name='step_within_total'),
+            model_name="job",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("step__lte", models.F("total")), ("total", 0), _connector="OR"),
+                name="step_within_total",
+            ),
         ),
         migrations.AddIndex(
-            model_name='jobmetric',
-            index=models.Index(fields=['job', 'name', 'step'], name='jobs_jobmet_job_id_9d1322_idx'),
+            model_name="jobmetric",
+            index=models.Index(fields=["job", "name", "step"], name="jobs_jobmet_job_id_9d1322_idx"),
         ),
     ]

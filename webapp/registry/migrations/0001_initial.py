@@ -7,99 +7,198 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Task',
+            name="Task",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('description', models.TextField(blank=True)),
-                ('kind', models.CharField(choices=[('classification', 'Classification')], default='classification', max_length=32)),
-                ('labels', models.JSONField(blank=True, default=list)),
-                ('labels_reviewed', models.BooleanField(default=False)),
-                ('quality_metric', models.CharField(choices=[('accuracy', 'Accuracy'), ('macro_f1', 'Macro-F1')], default='accuracy', max_length=16)),
-                ('quality_min', models.FloatField(default=0.85, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('min_retention', models.FloatField(default=0.97, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('requests_per_month', models.PositiveBigIntegerField(default=1000000)),
-                ('mean_input_tokens', models.PositiveIntegerField(default=60)),
-                ('mean_output_tokens', models.PositiveIntegerField(default=5)),
-                ('latency_slo_ms', models.PositiveIntegerField(default=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='accounts.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("classification", "Classification")], default="classification", max_length=32
+                    ),
+                ),
+                ("labels", models.JSONField(blank=True, default=list)),
+                ("labels_reviewed", models.BooleanField(default=False)),
+                (
+                    "quality_metric",
+                    models.CharField(
+                        choices=[("accuracy", "Accuracy"), ("macro_f1", "Macro-F1")], default="accuracy", max_length=16
+                    ),
+                ),
+                (
+                    "quality_min",
+                    models.FloatField(
+                        default=0.85,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                    ),
+                ),
+                (
+                    "min_retention",
+                    models.FloatField(
+                        default=0.97,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                    ),
+                ),
+                ("requests_per_month", models.PositiveBigIntegerField(default=1000000)),
+                ("mean_input_tokens", models.PositiveIntegerField(default=60)),
+                ("mean_output_tokens", models.PositiveIntegerField(default=5)),
+                ("latency_slo_ms", models.PositiveIntegerField(default=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="tasks", to="accounts.team"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Dataset',
+            name="Dataset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('role', models.CharField(choices=[('train', 'Train'), ('unlabeled', 'Unlabeled'), ('validation', 'Validation'), ('test', 'Test (in-distribution)'), ('ood', 'Out-of-distribution')], max_length=16)),
-                ('original_filename', models.CharField(max_length=255)),
-                ('file_format', models.CharField(max_length=8)),
-                ('sha256', models.CharField(max_length=64)),
-                ('size_bytes', models.PositiveBigIntegerField()),
-                ('row_count', models.PositiveIntegerField()),
-                ('text_column', models.CharField(default='text', max_length=120)),
-                ('label_column', models.CharField(blank=True, default='label', max_length=120)),
-                ('stats', models.JSONField(default=dict)),
-                ('synthetic', models.BooleanField(default=False, help_text='Generated by Distillery, not real data.')),
-                ('storage_dir', models.CharField(max_length=255)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='datasets', to='registry.task')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120)),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("train", "Train"),
+                            ("unlabeled", "Unlabeled"),
+                            ("validation", "Validation"),
+                            ("test", "Test (in-distribution)"),
+                            ("ood", "Out-of-distribution"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("original_filename", models.CharField(max_length=255)),
+                ("file_format", models.CharField(max_length=8)),
+                ("sha256", models.CharField(max_length=64)),
+                ("size_bytes", models.PositiveBigIntegerField()),
+                ("row_count", models.PositiveIntegerField()),
+                ("text_column", models.CharField(default="text", max_length=120)),
+                ("label_column", models.CharField(blank=True, default="label", max_length=120)),
+                ("stats", models.JSONField(default=dict)),
+                ("synthetic", models.BooleanField(default=False, help_text="Generated by Distillery, not real data.")),
+                ("storage_dir", models.CharField(max_length=255)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="datasets", to="registry.task"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['role', 'name', '-version'],
+                "ordering": ["role", "name", "-version"],
             },
         ),
         migrations.CreateModel(
-            name='Teacher',
+            name="Teacher",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('backend', models.CharField(choices=[('hf', 'Hugging Face transformers (local)')], default='hf', max_length=16)),
-                ('model_ref', models.CharField(max_length=500)),
-                ('max_length', models.PositiveIntegerField(default=128, validators=[django.core.validators.MinValueValidator(8), django.core.validators.MaxValueValidator(8192)])),
-                ('cost_mode', models.CharField(choices=[('api', 'API price per 1M tokens'), ('gpu', 'Self-hosted GPU $/hour')], default='api', max_length=8)),
-                ('price_input_per_m', models.DecimalField(decimal_places=4, default=0, max_digits=12)),
-                ('price_output_per_m', models.DecimalField(decimal_places=4, default=0, max_digits=12)),
-                ('gpu_hour_price', models.DecimalField(decimal_places=4, default=0, max_digits=12)),
-                ('gpu_count', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='teachers', to='registry.task')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "backend",
+                    models.CharField(
+                        choices=[("hf", "Hugging Face transformers (local)")], default="hf", max_length=16
+                    ),
+                ),
+                ("model_ref", models.CharField(max_length=500)),
+                (
+                    "max_length",
+                    models.PositiveIntegerField(
+                        default=128,
+                        validators=[
+                            django.core.validators.MinValueValidator(8),
+                            django.core.validators.MaxValueValidator(8192),
+                        ],
+                    ),
+                ),
+                (
+                    "cost_mode",
+                    models.CharField(
+                        choices=[("api", "API price per 1M tokens"), ("gpu", "Self-hosted GPU $/hour")],
+                        default="api",
+                        max_length=8,
+                    ),
+                ),
+                ("price_input_per_m", models.DecimalField(decimal_places=4, default=0, max_digits=12)),
+                ("price_output_per_m", models.DecimalField(decimal_places=4, default=0, max_digits=12)),
+                ("gpu_hour_price", models.DecimalField(decimal_places=4, default=0, max_digits=12)),
+                ("gpu_count", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="teachers", to="registry.task"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddConstraint(
-            model_name='task',
-            constraint=models.UniqueConstraint(fields=('team', 'name'), name='task_name_unique_in_team'),
+            model_name="task",
+            constraint=models.UniqueConstraint(fields=("team", "name"), name="task_name_unique_in_team"),
         ),
         migrations.AddConstraint(
-            model_name='dataset',
-            constraint=models.UniqueConstraint(fields=('task', 'name', 'version'), name='dataset_version_unique'),
+            model_name="dataset",
+            constraint=models.UniqueConstraint(fields=("task", "name", "version"), name="dataset_version_unique"),
         ),
         migrations.AddConstraint(
-            model_name='dataset',
-            constraint=models.UniqueConstraint(fields=('task', 'sha256'), name='dataset_file_stored_once_per_task'),
+            model_name="dataset",
+            constraint=models.UniqueConstraint(fields=("task", "sha256"), name="dataset_file_stored_once_per_task"),
         ),
         migrations.AddConstraint(
-            model_name='teacher',
-            constraint=models.UniqueConstraint(fields=('task', 'name'), name='teacher_name_unique_in_task'),
+            model_name="teacher",
+            constraint=models.UniqueConstraint(fields=("task", "name"), name="teacher_name_unique_in_task"),
         ),
     ]

@@ -14,7 +14,9 @@ def local_time(value: datetime | None, style: str = "") -> str:
     if not value:
         return "—"
     mode = "relative" if style == "relative" else ""
-    return format_html('<time datetime="{}" data-local="{}">{}</time>', value.isoformat(), mode, value.strftime("%Y-%m-%d %H:%M UTC"))
+    return format_html(
+        '<time datetime="{}" data-local="{}">{}</time>', value.isoformat(), mode, value.strftime("%Y-%m-%d %H:%M UTC")
+    )
 
 
 @register.filter
