@@ -101,9 +101,7 @@ def test_symlink_inside_root_allowed(root: Path) -> None:
 
 def test_only_pickle_weights_rejected(root: Path) -> None:
     make_model(root / "old", weights="pytorch_model.bin")
-    with pytest.raises(
-        ModelSourceError, match=r"only pickle weights \(pytorch_model\.bin\).*safetensors only"
-    ):
+    with pytest.raises(ModelSourceError, match=r"only pickle weights \(pytorch_model\.bin\).*safetensors only"):
         resolve_model_ref("./old", model_root=root)
 
 

@@ -90,9 +90,7 @@ def test_the_histogram_has_one_bin_when_all_texts_are_the_same_length() -> None:
 
 
 def test_it_counts_duplicates_case_insensitively() -> None:
-    stats = compute_stats(
-        rows(("Hello there", "a"), ("hello  THERE", "a"), ("HELLO there ", "a"), ("bye", "a"))
-    )
+    stats = compute_stats(rows(("Hello there", "a"), ("hello  THERE", "a"), ("HELLO there ", "a"), ("bye", "a")))
     assert stats["duplicate_rows"] == 2
     assert stats["conflicting_duplicates"] == 0
 

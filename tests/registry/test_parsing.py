@@ -71,9 +71,7 @@ def test_it_parses_a_csv_with_text_and_label(tmp_path: Path) -> None:
 
 
 def test_it_uses_the_mapped_columns(tmp_path: Path) -> None:
-    rows = parse(
-        tmp_path, "d.csv", "utterance,intent\nhi,greet\n", text_column="utterance", label_column="intent"
-    )
+    rows = parse(tmp_path, "d.csv", "utterance,intent\nhi,greet\n", text_column="utterance", label_column="intent")
     assert rows == [ParsedRow(text="hi", label="greet", line=2)]
 
 
@@ -322,9 +320,7 @@ def test_it_rejects_labels_that_are_not_strings_or_integers(tmp_path: Path, labe
 
 
 def test_it_ignores_jsonl_labels_when_unlabeled(tmp_path: Path) -> None:
-    rows = parse(
-        tmp_path, "d.jsonl", jsonl({"text": "hi", "label": None}, {"text": "bye"}), label_column=None
-    )
+    rows = parse(tmp_path, "d.jsonl", jsonl({"text": "hi", "label": None}, {"text": "bye"}), label_column=None)
     assert rows == [ParsedRow(text="hi", label=None, line=1), ParsedRow(text="bye", label=None, line=2)]
 
 
