@@ -309,6 +309,43 @@
     }
   }
 
+  /* ------------------------------------------------------ upload progress -- */
+  // Big dataset files take a while to send: show how much has gone, then show the server's answer
+  // (the dataset page on success, the form with its error otherwise), like a normal submit.
+  function onUploadSubmit(ev) {
+    const form = ev.target.closest?.("form[data-upload-form]");
+    if (!form || !window.FormData || !form.querySelector("input[type=file]")?.files.length) return;
+    ev.preventDefault();
+    const bar = form.querySelector("[data-upload-progress]");
+    const button = form.querySelector("button[type=submit]");
+    if (bar) { bar.hidden = false; bar.value = 0; }
+    if (button) { button.setAttribute("aria-busy", "true"); button.disabled = true; }
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action || location.href);
+    xhr.upload.addEventListener("progress", (e) => { if (bar && e.lengthComputable) bar.value = (100 * e.loaded) / e.total; });
+    xhr.addEventListener("load", () => {
+      if (xhr.responseURL && xhr.responseURL !== (form.action || location.href) && xhr.status < 400) {
+        location.assign(xhr.responseURL);   // followed the redirect to the new dataset
+        return;
+      }
+      // The form came back with its errors: swap in the re-rendered upload box only.
+      const fresh = new DOMParser().parseFromString(xhr.responseText, "text/html").querySelector("#upload");
+      const current = form.closest("#upload");
+      if (fresh && current) current.replaceWith(fresh);
+      else {
+        if (button) { button.removeAttribute("aria-busy"); button.disabled = false; }
+        if (bar) bar.hidden = true;
+        alert(`The upload was refused (HTTP ${xhr.status}).`);
+      }
+    });
+    xhr.addEventListener("error", () => {
+      if (button) { button.removeAttribute("aria-busy"); button.disabled = false; }
+      if (bar) bar.hidden = true;
+      alert("The upload was interrupted (network error). Please try again.");
+    });
+    xhr.send(new FormData(form));
+  }
+
   /* ---------------------------------------------------------------- boot -- */
   function init() {
     localizeTimes();
@@ -317,6 +354,7 @@
   }
 
   document.addEventListener("click", onConfirmClick, true);
+  document.addEventListener("submit", onUploadSubmit);
   document.addEventListener("htmx:afterSwap", () => { pruneLive(); init(); });
   // Free Plotly's resize listeners when htmx removes a chart.
   document.addEventListener("htmx:beforeCleanupElement", (ev) => {

@@ -65,7 +65,7 @@ def data_files(tmp_path: Path) -> dict[str, Path]:
 
 
 def test_a_member_creates_a_task_uploads_data_and_watches_a_job_finish(
-    live_stack, django_user_model, page: Page, data_files
+    live_stack, django_user_model, page: Page, data_files, tmp_path
 ) -> None:
     user = django_user_model.objects.create_user("mia", password=PASSWORD)
     Membership.objects.create(team=Team.objects.create(name="Support"), user=user, role=Role.MEMBER)
@@ -82,6 +82,12 @@ def test_a_member_creates_a_task_uploads_data_and_watches_a_job_finish(
     page.fill("input[name=requests_per_month]", "3000000")
     page.click("text=Save task")
     expect(page.locator("h1")).to_have_text("Data")
+
+    bad = tmp_path / "broken.jsonl"
+    bad.write_text('{"text": "fine", "label": "a"}\n{"text": oops}\n')
+    page.set_input_files("input[name=file]", str(bad))
+    page.click("button:text('Upload')")
+    expect(page.locator("#upload .errorlist")).to_contain_text("line 2 is not valid JSON")
 
     for role, path in data_files.items():
         page.select_option("select[name=role]", role)

@@ -34,7 +34,8 @@ def team_list(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Team {team} created; you are its admin.")
             return redirect("task-list")
     teams = [(team, role_for(user=request.user, team=team)) for team in teams_for_user(user=request.user)]
-    return render(request, "accounts/team_list.html", {"teams": teams, "form": form, "roles": dict(Role.choices)})
+    context = {"teams": teams, "form": form, "roles": dict(Role.choices)}
+    return render(request, "accounts/team_list.html", context, status=400 if form.errors else 200)
 
 
 @login_required
@@ -72,7 +73,7 @@ def team_members(request: HttpRequest, team_id: int) -> HttpResponse:
         "is_admin": is_admin,
         "roles": Role.choices,
     }
-    return render(request, "accounts/team_members.html", context)
+    return render(request, "accounts/team_members.html", context, status=400 if form.errors else 200)
 
 
 @login_required

@@ -31,7 +31,10 @@ class DatasetUploadForm(forms.Form):
     label_column = forms.CharField(
         max_length=120, initial="label", required=False, help_text="Ignored for unlabeled data."
     )
-    file = forms.FileField(help_text="CSV with a header row, or JSONL (one JSON object a line). UTF-8.")
+    # Empty files pass here so the service can say which file was empty, like every other refusal.
+    file = forms.FileField(
+        allow_empty_file=True, help_text="CSV with a header row, or JSONL (one JSON object a line). UTF-8."
+    )
 
 
 class TeacherForm(forms.Form):
@@ -56,8 +59,14 @@ class LabelsForm(forms.Form):
     labels = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), help_text="One label a line.")
 
 
+class DatasetChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Dataset) -> str:  # type: ignore[override]
+        synthetic = " — synthetic data" if obj.synthetic else ""
+        return f"{obj} ({obj.get_role_display()}, {obj.row_count} rows){synthetic}"
+
+
 class ProfileJobForm(forms.Form):
-    dataset = forms.ModelChoiceField(queryset=Dataset.objects.none())
+    dataset = DatasetChoiceField(queryset=Dataset.objects.none())
     teacher = forms.ModelChoiceField(queryset=Teacher.objects.none())
     max_length = forms.IntegerField(
         min_value=8, max_value=8192, required=False, help_text="Defaults to the teacher's max tokens."

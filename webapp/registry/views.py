@@ -59,7 +59,8 @@ def task_create_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Task {task} created. Next: upload its data.")
             return redirect("dataset-list", task_id=task.pk)
-    return render(request, "registry/task_form.html", {"form": form, "title": "New task"})
+    context = {"form": form, "title": "New task"}
+    return render(request, "registry/task_form.html", context, status=400 if form.errors else 200)
 
 
 @login_required
@@ -76,7 +77,7 @@ def task_edit(request: HttpRequest, task_id: int) -> HttpResponse:
             messages.success(request, "Task saved.")
             return redirect("task-detail", task_id=task.pk)
     context = task_context(request, task, "overview") | {"form": form, "title": f"Edit {task}"}
-    return render(request, "registry/task_form.html", context)
+    return render(request, "registry/task_form.html", context, status=400 if form.errors else 200)
 
 
 @login_required
@@ -109,7 +110,7 @@ def task_labels(request: HttpRequest, task_id: int) -> HttpResponse:
         "usage": label_usage(task=task),
         "labelled_datasets": task.datasets.exclude(role=Dataset.Role.UNLABELED),
     }
-    return render(request, "registry/task_labels.html", context)
+    return render(request, "registry/task_labels.html", context, status=400 if form.errors else 200)
 
 
 @login_required
