@@ -4,13 +4,13 @@ database, for tests that cross process boundaries (websockets, jobs on a worker,
 Tests using them need `transactional_db`: the processes only see committed rows."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,16 +18,71 @@ import redis
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
 
 
-@dataclass
 class LiveStack:
-    url: str
-    host_port: str
-    log_dir: Path
+    """Daphne and one Celery worker (queues gpu + default) as real processes, with their logs."""
+
+    def __init__(self, *, env: dict[str, str], log_dir: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.host_port = f"127.0.0.1:{self.port}"
+        self.env = env
+        self.log_dir = log_dir
+        self.web: subprocess.Popen[bytes] | None = None
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.worker_starts = 0
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text()[-4000:]}" for p in sorted(self.log_dir.glob("*.log")))
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        log = (self.log_dir / f"{name}.log").open("w")
+        return subprocess.Popen(
+            [str(BIN / args[0]), *args[1:]], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+    def start_web(self) -> None:
+        self.web = self._spawn(
+            "web", ["daphne", "-b", "127.0.0.1", "-p", str(self.port), "webapp.config.asgi:application"]
+        )
+
+        def up() -> bool:
+            try:
+                return urllib.request.urlopen(f"{self.url}/healthz", timeout=1).status == 200
+            except OSError:
+                return False
+
+        _wait_for(up, timeout=60, what="Daphne", stack_logs=self.logs)
+
+    def start_worker(self) -> None:
+        self.worker_starts += 1
+        name = f"worker-{self.worker_starts}"
+        self.worker = self._spawn(name, [
+            "celery", "-A", "workers.celery_app", "worker", "-Q", "gpu,default", "--pool=solo",
+            "-n", f"{name}-{self.port}@%h", "--without-gossip", "--without-mingle", "--loglevel=INFO",
+        ])  # fmt: skip
+        _wait_for(lambda: "ready." in (self.log_dir / f"{name}.log").read_text(), timeout=90, what="The worker",
+                  stack_logs=self.logs)  # fmt: skip
+
+    def kill_worker(self) -> None:
+        """SIGKILL: the worker dies mid-job without any chance to clean up, like an OOM kill."""
+        assert self.worker is not None
+        self.worker.send_signal(signal.SIGKILL)
+        self.worker.wait(timeout=10)
+
+    def stop(self) -> None:
+        for process in (self.web, self.worker):
+            if process is not None and process.poll() is None:
+                process.terminate()
+        for process in (self.web, self.worker):
+            if process is None:
+                continue
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def _free_port() -> int:
@@ -50,8 +105,6 @@ def live_stack(
     django_db_setup: None, storage_dirs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveStack]:
     redis.Redis.from_url(settings.REDIS_URL).flushdb()  # no stale messages from an earlier run
-    port = _free_port()
-    log_dir = tmp_path_factory.mktemp("live-logs")
     env = os.environ | {
         "DISTILLERY_DB_NAME": settings.DATABASES["default"]["NAME"],  # the test database
         "DISTILLERY_DATA_DIR": str(storage_dirs["data"]),
@@ -59,40 +112,10 @@ def live_stack(
         "DISTILLERY_JOB_HEARTBEAT_SECONDS": "2",
         "PYTHONUNBUFFERED": "1",
     }
-    bin_dir = Path(sys.executable).parent
-    commands = {
-        "web": [str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(port), "webapp.config.asgi:application"],
-        "worker": [
-            str(bin_dir / "celery"), "-A", "workers.celery_app", "worker", "-Q", "gpu,default", "--pool=solo",
-            "-n", f"test-{port}@%h", "--without-gossip", "--without-mingle", "--loglevel=INFO",
-        ],
-    }  # fmt: skip
-    processes = {
-        name: subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=(log_dir / f"{name}.log").open("w"), stderr=subprocess.STDOUT
-        )
-        for name, cmd in commands.items()
-    }
-    stack = LiveStack(url=f"http://127.0.0.1:{port}", host_port=f"127.0.0.1:{port}", log_dir=log_dir)
-
-    def web_up() -> bool:
-        try:
-            return urllib.request.urlopen(f"{stack.url}/healthz", timeout=1).status == 200
-        except OSError:
-            return False
-
-    def worker_up() -> bool:
-        return "ready." in (log_dir / "worker.log").read_text()
-
+    stack = LiveStack(env=env, log_dir=tmp_path_factory.mktemp("live-logs"))
     try:
-        _wait_for(web_up, timeout=60, what="Daphne", stack_logs=stack.logs)
-        _wait_for(worker_up, timeout=90, what="The Celery worker", stack_logs=stack.logs)
+        stack.start_web()
+        stack.start_worker()
         yield stack
     finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stack.stop()

@@ -51,8 +51,14 @@ def fill(route: str, kwargs: list[str], objects: dict[str, int]) -> str:
 @pytest.fixture
 def team_a_objects(team, admin, task, dataset, teacher, job) -> dict[str, int]:
     membership = Membership.objects.get(team=team, user=admin)
-    return {"team_id": team.pk, "membership_id": membership.pk, "task_id": task.pk, "dataset_id": dataset.pk,
-            "teacher_id": teacher.pk, "job_id": job.pk}  # fmt: skip
+    return {
+        "team_id": team.pk,
+        "membership_id": membership.pk,
+        "task_id": task.pk,
+        "dataset_id": dataset.pk,
+        "teacher_id": teacher.pk,
+        "job_id": job.pk,
+    }
 
 
 def test_the_walk_covers_every_kind_of_object() -> None:

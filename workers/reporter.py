@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from webapp.jobs.events import publish_job_update
+from webapp.jobs.events import publish_job_metrics, publish_job_update
 from webapp.jobs.models import Job, JobMetric
 
 WRITE_EVERY_SECONDS = 0.5
@@ -34,9 +34,9 @@ class JobReporter:
         if message:
             self.job.message = message[:500]
         if metrics:
-            JobMetric.objects.bulk_create(
-                [JobMetric(job=self.job, step=step, name=name, value=float(value)) for name, value in metrics.items()]
-            )
+            points = [{"name": name, "step": step, "value": float(value)} for name, value in metrics.items()]
+            JobMetric.objects.bulk_create([JobMetric(job=self.job, **point) for point in points])
+            publish_job_metrics(self.job, points)
         progress = step / total if total else 0.0
         due = time.monotonic() - self._last_write >= WRITE_EVERY_SECONDS
         moved = progress - self._last_written_progress >= WRITE_EVERY_PROGRESS

@@ -100,7 +100,8 @@ def test_a_member_creates_a_task_uploads_data_and_watches_a_job_finish(
     page.click("nav.tabs >> text=Teachers")
     expect(page.locator("input[name=model_ref]")).to_have_value("minilm-l6-offline")
     page.click("text=Register teacher")
-    expect(page.locator("h1")).to_contain_text("Jobs")
+    expect(page.locator(".flash")).to_contain_text("registered")
+    page.click("nav.tabs >> text=Jobs")
 
     page.click("text=Start profiling")
     expect(page.locator("[data-live-job] [data-field=progress_pct]")).to_have_text("100%", timeout=120_000)

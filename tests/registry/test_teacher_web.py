@@ -38,7 +38,7 @@ def test_it_registers_the_offline_preset(web, member, task):
     response = register(web(member), task, TEACHER_REF, name="MiniLM")
 
     assert response.status_code == 302
-    assert response.url == reverse("job-list", kwargs={"task_id": task.pk})
+    assert response.url == reverse("teacher-list", kwargs={"task_id": task.pk})
     teacher = Teacher.objects.get(task=task)
     assert (teacher.name, teacher.model_ref) == ("MiniLM", TEACHER_REF)
 

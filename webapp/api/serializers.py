@@ -162,6 +162,7 @@ class JobSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     task_id = serializers.IntegerField()
+    parent_id = serializers.IntegerField(allow_null=True, help_text="The sweep this job belongs to, if any.")
     kind = serializers.ChoiceField(choices=Job.Kind.choices)
     kind_label = serializers.CharField()
     status = serializers.ChoiceField(choices=Job.Status.choices)

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from webapp.api import views
+from webapp.api import distillation, views
 
 # Names start with "api-": the web pages already use "task-detail", "job-detail" and so on.
 urlpatterns = [
@@ -12,6 +12,9 @@ urlpatterns = [
     path("tasks/<int:task_id>/datasets/", views.TaskDatasetListUploadApi.as_view(), name="api-task-datasets"),
     path("tasks/<int:task_id>/teachers/", views.TaskTeacherListRegisterApi.as_view(), name="api-task-teachers"),
     path("tasks/<int:task_id>/jobs/", views.TaskJobListStartApi.as_view(), name="api-task-jobs"),
+    path("tasks/<int:task_id>/fine-tune/", distillation.TaskFinetuneApi.as_view(), name="api-task-finetune"),
+    path("tasks/<int:task_id>/students/", distillation.TaskStudentListDistillApi.as_view(), name="api-task-students"),
+    path("students/<int:student_id>/", distillation.StudentDetailApi.as_view(), name="api-student-detail"),
     path("datasets/<int:dataset_id>/", views.DatasetDetailApi.as_view(), name="api-dataset-detail"),
     path("teachers/<int:teacher_id>/", views.TeacherDetailApi.as_view(), name="api-teacher-detail"),
     path("jobs/<int:job_id>/", views.JobDetailApi.as_view(), name="api-job-detail"),

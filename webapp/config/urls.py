@@ -3,6 +3,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
 from webapp.accounts import views as accounts
+from webapp.distillation import views as distillation
 from webapp.jobs import views as jobs
 from webapp.registry import views as registry
 
@@ -27,10 +28,14 @@ urlpatterns = [
     path("tasks/<int:task_id>/labels/", registry.task_labels, name="task-labels"),
     path("tasks/<int:task_id>/data/", registry.dataset_list, name="dataset-list"),
     path("tasks/<int:task_id>/teachers/", registry.teacher_list, name="teacher-list"),
+    path("tasks/<int:task_id>/teachers/fine-tune/", distillation.finetune, name="teacher-finetune"),
+    path("tasks/<int:task_id>/students/", distillation.student_list, name="student-list"),
     path("tasks/<int:task_id>/jobs/", jobs.job_list, name="job-list"),
     path("datasets/<int:dataset_id>/", registry.dataset_detail, name="dataset-detail"),
+    path("students/<int:student_id>/quantize/", distillation.quantize, name="student-quantize"),
     path("jobs/<int:job_id>/", jobs.job_detail, name="job-detail"),
     path("jobs/<int:job_id>/status.json", jobs.job_status, name="job-status"),
+    path("jobs/<int:job_id>/metrics.json", jobs.job_metrics_view, name="job-metrics"),
     path("jobs/<int:job_id>/cancel/", jobs.job_cancel_view, name="job-cancel"),
     path("api/", include("webapp.api.urls")),
     path("admin/", admin.site.urls),

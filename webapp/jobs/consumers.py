@@ -44,6 +44,9 @@ class _JobUpdatesConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def job_update(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "job", "job": event["job"]})
 
+    async def job_metrics(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "metrics", "job_id": event["job_id"], "points": event["points"]})
+
     def authorise(self) -> tuple[str, list[dict[str, Any]]]:
         raise NotImplementedError
 

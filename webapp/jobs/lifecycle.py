@@ -14,6 +14,20 @@ from webapp.jobs.events import publish_job_update
 from webapp.jobs.models import Job
 
 Status = Job.Status
+FINISH_FIELDS = [
+    "status",
+    "finished_at",
+    "message",
+    "error",
+    "traceback",
+    "step",
+    "total",
+    "result",
+    "device_kind",
+    "device_seconds",
+    "log_tail",
+    "cancel_requested",  # taken from the locked row by job_finish, so writing it back loses nothing
+]
 
 
 def job_claim(*, job_id: int, worker: str) -> Job | None:
@@ -60,8 +74,33 @@ def _finish(job: Job, status: str, *, message: str = "", error: str = "", traceb
     job.traceback = traceback
     if status == Status.SUCCEEDED and job.total:
         job.step = job.total
-    job.save()
+    # Only the columns a finish owns: counters the worker added with F() (teacher usage) stay intact.
+    job.save(update_fields=FINISH_FIELDS)
     transaction.on_commit(lambda: publish_job_update(job))
+    if job.parent_id:
+        _settle_parent(job.parent_id)
+
+
+def _settle_parent(parent_id: int) -> None:
+    """A sweep's progress is its children's: count the finished ones, finish it with the last."""
+    parent = Job.objects.select_for_update().get(pk=parent_id)
+    if parent.is_terminal:
+        return
+    statuses = list(Job.objects.filter(parent_id=parent_id).values_list("status", flat=True))
+    parent.step, parent.total = sum(s in Job.TERMINAL for s in statuses), len(statuses)
+    if parent.step < parent.total:
+        parent.message = f"{parent.step} of {parent.total} students finished"
+        parent.save(update_fields=["step", "total", "message"])
+        transaction.on_commit(lambda: publish_job_update(parent))
+        return
+    broken = sum(s in (Status.FAILED, Status.ERRORED) for s in statuses)
+    if parent.cancel_requested:
+        _finish(parent, Status.CANCELLED, message="Cancelled.")
+    elif broken:
+        message = f"{broken} of {len(statuses)} students did not finish; see their jobs."
+        _finish(parent, Status.FAILED, message=message, error=message)
+    else:
+        _finish(parent, Status.SUCCEEDED, message=f"All {len(statuses)} students distilled.")
 
 
 def job_cancel_request(job: Job) -> Job:
@@ -71,6 +110,14 @@ def job_cancel_request(job: Job) -> Job:
         if locked.is_terminal:
             return locked
         locked.cancel_requested = True
+        if locked.kind == Job.Kind.SWEEP:  # a sweep stops when its children do
+            locked.message = "Cancelling its students…"
+            locked.save(update_fields=["cancel_requested", "message"])
+            for child in Job.objects.filter(parent=locked).exclude(status__in=Job.TERMINAL):
+                job_cancel_request(child)
+            _settle_parent(locked.pk)
+            locked.refresh_from_db()
+            return locked
         if locked.status == Status.QUEUED:
             _finish(locked, Status.CANCELLED, message="Cancelled before it started.")
         else:

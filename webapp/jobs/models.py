@@ -12,6 +12,14 @@ class Job(models.Model):
 
     class Kind(models.TextChoices):
         PROFILE_DATASET = "profile_dataset", "Profile dataset with the teacher's tokenizer"
+        FINETUNE_TEACHER = "finetune_teacher", "Fine-tune teacher"
+        CACHE_TEACHER_OUTPUTS = "cache_teacher_outputs", "Cache teacher outputs"
+        DISTILL_STUDENT = "distill_student", "Distil student"
+        SWEEP = "sweep", "Distil a sweep of student sizes"
+        QUANTIZE_STUDENT = "quantize_student", "Quantize student (int8)"
+
+    # Kinds that train and therefore want the accelerator.
+    GPU_KINDS = (Kind.FINETUNE_TEACHER, Kind.CACHE_TEACHER_OUTPUTS, Kind.DISTILL_STUDENT)
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -28,6 +36,8 @@ class Job(models.Model):
         DEFAULT = "default", "Default"
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="jobs")
+    # A sweep's children point at it; the parent's status follows theirs.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
     kind = models.CharField(max_length=32, choices=Kind.choices)
     params = models.JSONField(default=dict)
     queue = models.CharField(max_length=16, choices=Queue.choices, default=Queue.DEFAULT)

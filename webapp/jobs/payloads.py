@@ -16,6 +16,7 @@ def job_payload(job: Job) -> dict[str, Any]:
     return {
         "id": job.pk,
         "task_id": job.task_id,
+        "parent_id": job.parent_id,
         "kind": job.kind,
         "kind_label": job.get_kind_display(),
         "status": job.status,

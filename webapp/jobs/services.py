@@ -15,7 +15,7 @@ from webapp.registry.models import Dataset, Task, Teacher
 RUN_JOB_TASK = "distillery.run_job"
 
 
-def _send_to_worker(job: Job) -> None:
+def send_to_worker(job: Job) -> None:
     # By name, so the web process never imports worker code (or torch).
     from workers.celery_app import app
 
@@ -27,7 +27,7 @@ def job_enqueue(*, task: Task, kind: str, params: dict[str, Any], user: Abstract
     job = Job.objects.create(task=task, kind=kind, params=params, queue=queue, created_by=user)
     job.append_log(f"queued on '{queue}'")
     job.save(update_fields=["log_tail"])
-    transaction.on_commit(lambda: _send_to_worker(job))
+    transaction.on_commit(lambda: send_to_worker(job))
     return job
 
 
@@ -56,6 +56,6 @@ def jobs_reap_lost() -> int:
         with transaction.atomic():
             job = lifecycle.job_reap(job_id=job_id)
             if job is not None:
-                transaction.on_commit(lambda job=job: _send_to_worker(job))
+                transaction.on_commit(lambda job=job: send_to_worker(job))
         count += 1
     return count

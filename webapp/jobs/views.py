@@ -10,7 +10,7 @@ from webapp.accounts.selectors import require_role
 from webapp.jobs import charts
 from webapp.jobs.models import Job
 from webapp.jobs.payloads import job_payload
-from webapp.jobs.selectors import job_get_for_user, jobs_of_task
+from webapp.jobs.selectors import job_get_for_user, job_metrics, jobs_of_task
 from webapp.jobs.services import job_cancel, profile_job_start
 from webapp.registry.forms import ProfileJobForm
 from webapp.registry.selectors import task_get_for_user
@@ -46,8 +46,26 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     figures = {}
     if job.status == Job.Status.SUCCEEDED and job.kind == Job.Kind.PROFILE_DATASET:
         figures["tokens"] = charts.token_length_figure(job.result)
-    context = task_context(request, job.task, "jobs") | {"job": job, "payload": job_payload(job), "figures": figures}
+    curves = None
+    if job.kind in Job.GPU_KINDS:
+        curves = charts.training_curves_figure(
+            charts.metric_series(job_metrics(job=job).values_list("name", "step", "value"))
+        )
+    context = task_context(request, job.task, "jobs") | {
+        "job": job,
+        "payload": job_payload(job),
+        "figures": figures,
+        "curves": curves,
+        "children": job.children.order_by("pk") if job.kind == Job.Kind.SWEEP else None,
+    }
     return render(request, "jobs/job_detail.html", context)
+
+
+@login_required
+def job_metrics_view(request: HttpRequest, job_id: int) -> JsonResponse:
+    """All points of a job's curves so far ({name: {x, y}}), for reconnects of the live chart."""
+    job = job_get_for_user(user=request.user, job_id=job_id)
+    return JsonResponse(charts.metric_series(job_metrics(job=job).values_list("name", "step", "value")))
 
 
 @login_required

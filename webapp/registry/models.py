@@ -103,6 +103,10 @@ class Teacher(models.Model):
     class Backend(models.TextChoices):
         HF = "hf", "Hugging Face transformers (local)"
 
+    class Origin(models.TextChoices):
+        REGISTERED = "registered", "Registered"
+        FINE_TUNED = "fine_tuned", "Fine-tuned by Distillery"
+
     class CostMode(models.TextChoices):
         API = "api", "API price per 1M tokens"
         GPU = "gpu", "Self-hosted GPU $/hour"
@@ -118,6 +122,12 @@ class Teacher(models.Model):
     price_output_per_m = models.DecimalField(max_digits=12, decimal_places=4, default=0)
     gpu_hour_price = models.DecimalField(max_digits=12, decimal_places=4, default=0)
     gpu_count = models.PositiveIntegerField(default=1)
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.REGISTERED)
+    # The label order of its classification head; empty for a base encoder without a task head.
+    labels = models.JSONField(default=list, blank=True)
+    base = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="fine_tunes")
+    source_job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    metrics = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -127,3 +137,64 @@ class Teacher(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def has_task_head(self) -> bool:
+        """A teacher can be distilled from once its head predicts exactly the task's labels."""
+        return bool(self.labels) and list(self.labels) == list(self.task.labels)
+
+
+class Student(models.Model):
+    """A candidate produced by a distill (or quantize) job; its artifact loads in plain transformers."""
+
+    class Construction(models.TextChoices):
+        TRUNCATED = "truncated", "Layer-truncated copy of the teacher"
+        PRETRAINED = "pretrained", "Another pretrained model"
+        SCRATCH = "scratch", "Smaller config from scratch"
+        QUANTIZED = "quantized", "Int8 quantized variant"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="students")
+    teacher = models.ForeignKey(Teacher, null=True, on_delete=models.SET_NULL, related_name="students")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="variants")
+    name = models.CharField(max_length=160)
+    construction = models.CharField(max_length=16, choices=Construction.choices)
+    layers = models.PositiveIntegerField(default=0)
+    parameters = models.PositiveBigIntegerField(default=0)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    labels = models.JSONField(default=list)
+    # Relative to MODEL_ROOT, so it resolves like any model ref ("./distillery/...").
+    artifact = models.CharField(max_length=500)
+    config = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    source_job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["task", "layers", "created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeacherOutputs(models.Model):
+    """A teacher's logits over one dataset, computed once and reused by every student (soft-label KD
+    then costs about what plain fine-tuning costs). Keyed by the dataset's content, not its row."""
+
+    teacher = models.ForeignKey(Teacher, on_delete=models.CASCADE, related_name="outputs")
+    dataset = models.ForeignKey(Dataset, null=True, on_delete=models.SET_NULL, related_name="+")
+    dataset_sha256 = models.CharField(max_length=64)
+    max_length = models.PositiveIntegerField()
+    path = models.CharField(max_length=500, help_text="Relative to DATA_DIR: a safetensors file of logits.")
+    examples = models.PositiveBigIntegerField(default=0)
+    tokens = models.PositiveBigIntegerField(default=0)
+    device_seconds = models.FloatField(default=0.0)
+    source_job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["teacher", "dataset_sha256", "max_length"], name="teacher_outputs_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.teacher} on {self.dataset_sha256[:12]}"

@@ -11,7 +11,7 @@ from django.http import Http404
 from webapp.accounts.models import Team
 from webapp.accounts.selectors import scope_to_user
 from webapp.registry.dataset_stats import overlap_count, text_fingerprints
-from webapp.registry.models import Dataset, Task, Teacher
+from webapp.registry.models import Dataset, Student, Task, Teacher
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -83,3 +83,16 @@ def label_usage(*, task: Task) -> list[dict[str, Any]]:
         {"label": label, "known": label in task.labels, "counts": [counts[d.pk].get(label, 0) for d in datasets]}
         for label in known + extra
     ]
+
+
+def students_visible_to(*, user: AnyUser) -> QuerySet[Student]:
+    return scope_to_user(
+        Student.objects.select_related("task", "task__team", "teacher"), user=user, team_path="task__team"
+    )
+
+
+def student_get_for_user(*, user: AnyUser, student_id: int) -> Student:
+    student = students_visible_to(user=user).filter(pk=student_id).first()
+    if student is None:
+        raise Http404("No such student.")
+    return student

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from webapp.accounts.middleware import SESSION_KEY
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role, role_for
+from webapp.distillation.forms import FinetuneForm
 from webapp.jobs.selectors import jobs_of_task
 from webapp.registry import charts
 from webapp.registry.forms import DatasetUploadForm, LabelsForm, TaskForm, TeacherForm
@@ -173,7 +174,22 @@ def teacher_list(request: HttpRequest, task_id: int) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, f"Teacher {teacher} registered. Next: profile a dataset with it.")
-                return redirect("job-list", task_id=task.pk)
-    context = task_context(request, task, "teachers") | {"teachers": task.teachers.all(), "form": form}
-    return render(request, "registry/teacher_list.html", context, status=400 if form.errors else 200)
+                messages.success(request, f"Teacher {teacher} registered. Next: profile a dataset or fine-tune it.")
+                return redirect("teacher-list", task_id=task.pk)
+    return teacher_page(request, task, form=form)
+
+
+def teacher_page(
+    request: HttpRequest, task: Task, *, form: TeacherForm | None = None, finetune_form: FinetuneForm | None = None
+) -> HttpResponse:
+    """The Teachers tab: registered and fine-tuned teachers, the register form and the fine-tune form."""
+    form = form or TeacherForm()
+    finetune_form = finetune_form or FinetuneForm(task=task)
+    context = task_context(request, task, "teachers") | {
+        "teachers": task.teachers.select_related("base", "source_job"),
+        "form": form,
+        "finetune_form": finetune_form,
+    }
+    return render(
+        request, "registry/teacher_list.html", context, status=400 if form.errors or finetune_form.errors else 200
+    )

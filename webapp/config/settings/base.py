@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "webapp.accounts",
     "webapp.registry",
     "webapp.jobs",
+    "webapp.distillation",
     "webapp.api",
     "webapp.ui",
 ]

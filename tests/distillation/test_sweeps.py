@@ -1,0 +1,132 @@
+"""Starting distillation jobs from the web, and a sweep following its children."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from webapp.distillation.services import StudentSpec, TrainingOptions, distill_start, sweep_start
+from webapp.jobs import lifecycle
+from webapp.jobs.models import Job
+from webapp.registry.models import Teacher
+
+Status = Job.Status
+
+
+@pytest.fixture
+def tuned_teacher(task, dataset, teacher) -> Teacher:
+    """A teacher whose head predicts the task's labels (as a fine-tune job would register it)."""
+    task.refresh_from_db()  # the upload set its labels
+    teacher.labels = list(task.labels)
+    teacher.origin = Teacher.Origin.FINE_TUNED
+    teacher.save()
+    return teacher
+
+
+def _sweep(task, teacher, dataset, member, sizes=(1, 2, 3)) -> Job:
+    return sweep_start(
+        task=task,
+        teacher=teacher,
+        train=dataset,
+        validation=None,
+        user=member,
+        layer_counts=list(sizes),
+        spec=StudentSpec(),
+        options=TrainingOptions(epochs=1),
+    )
+
+
+def test_a_sweep_is_a_parent_job_with_one_distil_job_per_size(task, tuned_teacher, dataset, member) -> None:
+    parent = _sweep(task, tuned_teacher, dataset, member)
+    children = list(parent.children.order_by("pk"))
+    assert parent.kind == Job.Kind.SWEEP and parent.status == Status.RUNNING and parent.total == 3
+    assert [c.params["layers"] for c in children] == [1, 2, 3]
+    assert all(c.kind == Job.Kind.DISTILL_STUDENT and c.queue == Job.Queue.GPU for c in children)
+
+
+def test_a_sweep_finishes_with_its_last_child_and_counts_failures(task, tuned_teacher, dataset, member) -> None:
+    parent = _sweep(task, tuned_teacher, dataset, member, sizes=(1, 2))
+    first, second = parent.children.order_by("pk")
+    lifecycle.job_finish(lifecycle.job_claim(job_id=first.pk, worker="w"), Status.SUCCEEDED)
+    parent.refresh_from_db()
+    assert parent.status == Status.RUNNING and parent.step == 1
+    lifecycle.job_finish(lifecycle.job_claim(job_id=second.pk, worker="w"), Status.FAILED, error="boom")
+    parent.refresh_from_db()
+    assert parent.status == Status.FAILED and "1 of 2 students" in parent.error
+
+
+def test_cancelling_a_sweep_cancels_its_children(task, tuned_teacher, dataset, member) -> None:
+    parent = _sweep(task, tuned_teacher, dataset, member)
+    running = parent.children.order_by("pk").first()
+    lifecycle.job_claim(job_id=running.pk, worker="w")
+    lifecycle.job_cancel_request(parent)
+    statuses = dict(parent.children.values_list("pk", "status"))
+    assert statuses.pop(running.pk) == Status.RUNNING  # stops at its next step
+    assert set(statuses.values()) == {Status.CANCELLED}
+    assert Job.objects.get(pk=running.pk).cancel_requested
+    lifecycle.job_finish(Job.objects.get(pk=running.pk), Status.CANCELLED)
+    parent.refresh_from_db()
+    assert parent.status == Status.CANCELLED
+
+
+def test_distilling_needs_a_teacher_with_a_head_over_the_task_labels(task, teacher, dataset, member) -> None:
+    task.refresh_from_db()
+    with pytest.raises(ValidationError, match="fine-tune it first"):
+        distill_start(
+            task=task,
+            teacher=teacher,
+            train=dataset,
+            validation=None,
+            user=member,
+            spec=StudentSpec(),
+            options=TrainingOptions(),
+        )
+
+
+def test_a_viewer_cannot_start_a_sweep(task, tuned_teacher, dataset, viewer) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        _sweep(task, tuned_teacher, dataset, viewer)
+    assert not Job.objects.exists()
+
+
+def test_the_students_page_starts_a_sweep_for_several_sizes(web, member, task, tuned_teacher, dataset) -> None:
+    response = web(member).post(
+        f"/tasks/{task.pk}/students/",
+        {
+            "teacher": tuned_teacher.pk,
+            "train": dataset.pk,
+            "construction": "truncated",
+            "layers": "1, 2",
+            "layer_strategy": "bottom",
+            "temperature": 2,
+            "alpha": 0.5,
+            "epochs": 1,
+            "batch_size": 8,
+            "learning_rate": 5e-5,
+            "patience": 2,
+        },
+    )
+    parent = Job.objects.get(kind=Job.Kind.SWEEP)
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{parent.pk}/"
+    assert parent.children.count() == 2
+
+
+def test_the_students_page_refuses_bad_layer_counts(web, member, task, tuned_teacher, dataset) -> None:
+    response = web(member).post(
+        f"/tasks/{task.pk}/students/",
+        {
+            "teacher": tuned_teacher.pk,
+            "train": dataset.pk,
+            "construction": "truncated",
+            "layers": "two",
+            "layer_strategy": "bottom",
+            "temperature": 2,
+            "alpha": 0.5,
+            "epochs": 1,
+            "batch_size": 8,
+            "learning_rate": 5e-5,
+            "patience": 2,
+        },
+    )
+    assert response.status_code == 400 and b"separated by commas" in response.content
+    assert not Job.objects.exists()

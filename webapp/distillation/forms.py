@@ -1,0 +1,90 @@
+from typing import Any
+
+from django import forms
+
+from webapp.registry.forms import DatasetChoiceField
+from webapp.registry.models import Dataset, Student, Task, Teacher
+
+
+class TrainingFields(forms.Form):
+    epochs = forms.IntegerField(min_value=1, max_value=200, initial=10)
+    batch_size = forms.IntegerField(min_value=1, max_value=4096, initial=32)
+    learning_rate = forms.FloatField(min_value=1e-7, max_value=0.5, initial=5e-5, label="Learning rate")
+    patience = forms.IntegerField(
+        min_value=1, max_value=50, initial=3, help_text="Evaluations without improvement before stopping early."
+    )
+
+
+class _TaskScoped(TrainingFields):
+    train = DatasetChoiceField(queryset=Dataset.objects.none(), label="Training set")
+    validation = DatasetChoiceField(
+        queryset=Dataset.objects.none(),
+        required=False,
+        label="Validation set",
+        help_text="Optional: without one, a stratified 10% of the training set is held out.",
+    )
+
+    def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        trains = task.datasets.filter(role=Dataset.Role.TRAIN)
+        validations = task.datasets.filter(role=Dataset.Role.VALIDATION)
+        self.fields["train"].queryset = trains  # type: ignore[attr-defined]
+        self.fields["validation"].queryset = validations  # type: ignore[attr-defined]
+        self.fields["train"].initial = trains.order_by("-created_at").first()
+        self.fields["validation"].initial = validations.order_by("-created_at").first()
+
+
+class FinetuneForm(_TaskScoped):
+    teacher = forms.ModelChoiceField(queryset=Teacher.objects.none(), label="Base model")
+
+    def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
+        super().__init__(*args, task=task, **kwargs)
+        teachers = task.teachers.all()
+        self.fields["teacher"].queryset = teachers  # type: ignore[attr-defined]
+        self.fields["teacher"].initial = teachers.filter(origin=Teacher.Origin.REGISTERED).first()
+        self.order_fields(["teacher", "train", "validation"])
+
+
+def parse_layers(value: str) -> list[int]:
+    try:
+        sizes = sorted({int(part) for part in value.replace(" ", "").split(",") if part})
+    except ValueError as exc:
+        raise forms.ValidationError("Give layer counts as numbers separated by commas, e.g. 1,2,3.") from exc
+    if not sizes or min(sizes) < 1:
+        raise forms.ValidationError("Each student needs at least one layer.")
+    return sizes
+
+
+class DistillForm(_TaskScoped):
+    teacher = forms.ModelChoiceField(queryset=Teacher.objects.none(), help_text="A teacher fine-tuned on this task.")
+    construction = forms.ChoiceField(
+        choices=[c for c in Student.Construction.choices if c[0] != Student.Construction.QUANTIZED],
+        initial=Student.Construction.TRUNCATED,
+    )
+    layers = forms.CharField(
+        initial="1,2,3", help_text="One size distils one student; several (e.g. 1,2,3) start a sweep, one job each."
+    )
+    layer_strategy = forms.ChoiceField(
+        choices=[("bottom", "Bottom layers"), ("spread", "Evenly spread layers")],
+        initial="bottom",
+        help_text="Which teacher layers a truncated student starts from.",
+    )
+    student_ref = forms.CharField(
+        required=False,
+        label="Pretrained student model",
+        help_text="For 'another pretrained model': a preset, a folder under MODEL_ROOT or a cached hub id. "
+        "KD matches logits over the labels, so its tokenizer may differ from the teacher's.",
+    )
+    temperature = forms.FloatField(min_value=0.1, max_value=50, initial=2.0, label="Temperature T")
+    alpha = forms.FloatField(min_value=0, max_value=1, initial=0.5, label="α (weight of the soft-label loss)")
+
+    def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
+        super().__init__(*args, task=task, **kwargs)
+        teachers = [t.pk for t in task.teachers.all() if t.has_task_head]
+        queryset = task.teachers.filter(pk__in=teachers).order_by("-created_at")
+        self.fields["teacher"].queryset = queryset  # type: ignore[attr-defined]
+        self.fields["teacher"].initial = queryset.first()
+        self.order_fields(["teacher", "train", "validation", "construction", "layers"])
+
+    def clean_layers(self) -> list[int]:
+        return parse_layers(self.cleaned_data["layers"])

@@ -1,0 +1,109 @@
+"""The Students tab (distil one student or a sweep) and fine-tuning a teacher from the Teachers tab."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from webapp.accounts.models import Role
+from webapp.accounts.selectors import require_role
+from webapp.distillation.forms import DistillForm, FinetuneForm
+from webapp.distillation.services import (
+    StudentSpec,
+    TrainingOptions,
+    distill_start,
+    finetune_start,
+    quantize_start,
+    sweep_start,
+    teacher_layer_count,
+)
+from webapp.registry.selectors import student_get_for_user, task_get_for_user
+from webapp.registry.views import task_context, teacher_page
+
+TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "patience")
+
+
+def _options(data: dict[str, object]) -> TrainingOptions:
+    return TrainingOptions(**{key: data[key] for key in TRAINING_KEYS})  # type: ignore[arg-type]
+
+
+@login_required
+def student_list(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    form = DistillForm(request.POST or None, task=task)
+    if request.method == "POST":
+        require_role(user=request.user, team=task.team, role=Role.MEMBER)
+        if form.is_valid():
+            data = form.cleaned_data
+            spec = StudentSpec(
+                construction=data["construction"],
+                layers=data["layers"][0],
+                layer_strategy=data["layer_strategy"],
+                student_ref=data["student_ref"],
+                temperature=data["temperature"],
+                alpha=data["alpha"],
+            )
+            common = {
+                "task": task,
+                "teacher": data["teacher"],
+                "train": data["train"],
+                "validation": data["validation"],
+                "user": request.user,
+                "spec": spec,
+                "options": _options(data),
+            }
+            try:
+                if len(data["layers"]) > 1 and spec.construction != "pretrained":
+                    job = sweep_start(layer_counts=data["layers"], **common)
+                else:
+                    job = distill_start(**common)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return redirect("job-detail", job_id=job.pk)
+    teachers = [t for t in task.teachers.all() if t.has_task_head]
+    context = task_context(request, task, "students") | {
+        "students": task.students.select_related("teacher", "source_job").order_by("layers", "created_at"),
+        "form": form,
+        "teachers_with_head": teachers,
+        "teacher_layers": {t.pk: teacher_layer_count(t) for t in teachers},
+    }
+    return render(request, "distillation/student_list.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def finetune(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    require_role(user=request.user, team=task.team, role=Role.MEMBER)
+    form = FinetuneForm(request.POST, task=task)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            job = finetune_start(
+                task=task,
+                teacher=data["teacher"],
+                train=data["train"],
+                validation=data["validation"],
+                user=request.user,
+                options=_options(data),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect("job-detail", job_id=job.pk)
+    return teacher_page(request, task, finetune_form=form)
+
+
+@login_required
+@require_POST
+def quantize(request: HttpRequest, student_id: int) -> HttpResponse:
+    student = student_get_for_user(user=request.user, student_id=student_id)
+    try:
+        job = quantize_start(student=student, user=request.user, method=request.POST.get("method", "int8_weight_only"))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("student-list", task_id=student.task_id)
+    return redirect("job-detail", job_id=job.pk)

@@ -1,0 +1,138 @@
+"""What the training handlers share: labelled rows, validation splits, where models and checkpoints go."""
+
+import random
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from webapp.jobs.models import Job
+from webapp.registry.models import Dataset, Task
+from webapp.registry.selectors import dataset_rows
+from workers.errors import JobFailed
+from workers.handlers.base import load_dataset
+
+MIN_ROWS_PER_SPLIT = 10
+
+
+@dataclass
+class LabelledRows:
+    texts: list[str]
+    label_ids: list[int]  # -1 for unlabeled rows
+    positions: list[int]  # each row's position in its dataset file (to look up cached teacher logits)
+
+
+def labelled_rows(dataset: Dataset, labels: Sequence[str]) -> LabelledRows:
+    """Rows with label ids in the task's label order; a label outside it is the user's to fix."""
+    index = {label: i for i, label in enumerate(labels)}
+    texts, ids = [], []
+    for line, row in enumerate(dataset_rows(dataset), start=1):
+        texts.append(row["text"])
+        if row["label"] is None:
+            ids.append(-1)
+        elif row["label"] in index:
+            ids.append(index[row["label"]])
+        else:
+            raise JobFailed(
+                f"Row {line} of '{dataset}' has the label '{row['label']}', which is not in the task's label set; "
+                "add it on the labels page or remove the row."
+            )
+    return LabelledRows(texts, ids, list(range(len(texts))))
+
+
+def train_and_validation(job: Job, labels: Sequence[str]) -> tuple[LabelledRows, LabelledRows, str]:
+    """The training rows and the validation rows: the chosen validation set, or a stratified 10% of
+    the training set when none was chosen. Returns a note saying which, for the log."""
+    params = job.params
+    train_set = load_dataset(params["train_dataset_id"], task_id=job.task_id)
+    train = labelled_rows(train_set, labels)
+    if params.get("validation_dataset_id"):
+        val_set = load_dataset(params["validation_dataset_id"], task_id=job.task_id)
+        return train, labelled_rows(val_set, labels), f"validation on '{val_set}'"
+    train, val = stratified_split(train, share=0.1, seed=int(params.get("seed", 0)))
+    if len(val.texts) < MIN_ROWS_PER_SPLIT or len(train.texts) < MIN_ROWS_PER_SPLIT:
+        raise JobFailed(
+            f"'{train_set}' has {len(train.texts) + len(val.texts)} rows: too few to hold out a validation split "
+            f"(at least {MIN_ROWS_PER_SPLIT} rows each). Upload more data or a validation set."
+        )
+    return train, val, f"validation on a stratified 10% of '{train_set}' ({len(val.texts)} rows)"
+
+
+def stratified_split(rows: LabelledRows, *, share: float, seed: int) -> tuple[LabelledRows, LabelledRows]:
+    by_label: dict[int, list[int]] = defaultdict(list)
+    for i, label in enumerate(rows.label_ids):
+        by_label[label].append(i)
+    rng = random.Random(seed)
+    held: set[int] = set()
+    for members in by_label.values():
+        rng.shuffle(members)
+        held.update(members[: int(len(members) * share)])
+
+    def pick(keep: bool) -> LabelledRows:
+        chosen = [i for i in range(len(rows.texts)) if (i in held) != keep]
+        return LabelledRows(
+            [rows.texts[i] for i in chosen], [rows.label_ids[i] for i in chosen], [rows.positions[i] for i in chosen]
+        )
+
+    return pick(keep=True), pick(keep=False)
+
+
+def task_labels(task: Task) -> list[str]:
+    if not task.labels:
+        raise JobFailed("The task has no label set yet: upload a labelled training set first.")
+    return list(task.labels)
+
+
+def model_folder(task: Task, name: str) -> tuple[Path, str]:
+    """Where a produced model goes, and the model ref (relative to MODEL_ROOT) that loads it again."""
+    relative = Path("distillery") / f"task-{task.pk}" / name
+    return Path(settings.MODEL_ROOT) / relative, f"./{relative}"
+
+
+def checkpoint_path(job: Job) -> Path:
+    """Stable per job, so a re-delivered job finds the checkpoint of its earlier attempt."""
+    folder = Path(settings.DATA_DIR) / "checkpoints"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"job-{job.pk}.pt"
+
+
+def train_config_kwargs(params: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "epochs",
+        "batch_size",
+        "learning_rate",
+        "patience",
+        "seed",
+        "temperature",
+        "alpha",
+        "evals_per_epoch",
+        "checkpoint_every_steps",
+    )
+    return {key: params[key] for key in keys if params.get(key) is not None}
+
+
+@contextmanager
+def training_failures() -> Iterator[None]:
+    """Turn what training can run into that the user can act on into a failed job with a message."""
+    from workers.ml.train import TrainingDiverged
+
+    try:
+        yield
+    except TrainingDiverged as exc:
+        raise JobFailed(str(exc)) from exc
+    except MemoryError as exc:
+        raise JobFailed("The worker ran out of memory: lower the batch size or max_length.") from exc
+
+
+def save_artifact(model: Any, tokenizer: Any, folder: Path, metadata: dict[str, Any]) -> None:
+    """Save a model folder; a failure (a full disk) leaves nothing behind and fails the job cleanly."""
+    from workers.ml.artifacts import save_model_artifact
+
+    try:
+        save_model_artifact(model, tokenizer, folder, metadata)
+    except OSError as exc:
+        raise JobFailed(f"Could not save the model to {folder}: {exc}. Is the disk full?") from exc
