@@ -11,7 +11,8 @@ source "$ROOT/scripts/env.sh" "${2:-dev}"
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$pg_bin" ] || { echo "PostgreSQL is not installed: run scripts/install.sh" >&2; exit 1; }
 is_root() { [ "$(id -u)" = 0 ]; }
-as_pg() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# (cd /: postgres may not be allowed into the caller's working directory)
+as_pg() { if is_root; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 
 mkdir -p "$DISTILLERY_VAR/redis"
 pgdata="$DISTILLERY_VAR/pg"

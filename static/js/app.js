@@ -215,6 +215,7 @@
       this.backoff = 1000;
       this.setConnectionText("");
       // Catch up on whatever happened while we were not connected.
+      refreshCurves(this.root);
       const statusUrl = this.root.dataset.statusUrl;
       if (!statusUrl) return;
       const seq = this.seq;
@@ -236,6 +237,7 @@
       try { msg = JSON.parse(ev.data); } catch { return; }
       if (msg.type === "job" && msg.job) this.handleJob(msg.job);
       else if (msg.type === "jobs" && Array.isArray(msg.jobs)) msg.jobs.forEach((j) => this.handleJob(j));
+      else if (msg.type === "metrics" && Array.isArray(msg.points)) extendCurves(this.root, msg.points);
     }
 
     onClose(ev) {
@@ -262,6 +264,9 @@
 
     handleJob(job) {
       let container = this.root;
+      // A list of one sweep's children ignores the task's other jobs.
+      const parent = this.root.dataset.parentId;
+      if (parent && String(job.parent_id) !== parent) return;
       if (this.isList) {
         container = this.root.querySelector(`tr[data-job-id="${CSS.escape(String(job.id))}"]`);
         // A job we have no row for: the server renders rows best, so reload.
@@ -281,6 +286,57 @@
       if (this.reloading) return;
       this.reloading = true;
       setTimeout(() => location.reload(), delay);
+    }
+  }
+
+  /* ------------------------------------------------------ live curves -- */
+  // A training job's chart (.chart[data-live-metrics]) grows as metric points arrive over the socket.
+  function curvesChart(root) {
+    const chart = root.querySelector(".chart[data-live-metrics]");
+    return chart && chart.data && window.Plotly ? chart : null;
+  }
+
+  function traceIndex(chart, name) {
+    let index = chart.data.findIndex((trace) => trace.name === name);
+    if (index < 0) {
+      const onRight = name.includes("accuracy");
+      window.Plotly.addTraces(chart, {
+        type: "scatter", name, x: [], y: [], yaxis: onRight ? "y2" : "y",
+        mode: name.startsWith("val") ? "lines+markers" : "lines",
+      });
+      index = chart.data.length - 1;
+    }
+    return index;
+  }
+
+  function extendCurves(root, points) {
+    const chart = curvesChart(root);
+    if (!chart) return;
+    const byName = new Map();
+    for (const p of points) {
+      if (!byName.has(p.name)) byName.set(p.name, { x: [], y: [] });
+      byName.get(p.name).x.push(p.step);
+      byName.get(p.name).y.push(p.value);
+    }
+    for (const [name, xy] of byName) {
+      window.Plotly.extendTraces(chart, { x: [xy.x], y: [xy.y] }, [traceIndex(chart, name)]);
+    }
+  }
+
+  // After a reconnect the socket may have missed points: reload the whole series once.
+  async function refreshCurves(root) {
+    const chart = curvesChart(root);
+    if (!chart || !chart.dataset.metricsUrl) return;
+    try {
+      const resp = await fetch(chart.dataset.metricsUrl, { credentials: "same-origin" });
+      if (!resp.ok) return;
+      const series = await resp.json();
+      for (const [name, xy] of Object.entries(series)) {
+        const index = traceIndex(chart, name);
+        window.Plotly.restyle(chart, { x: [xy.x], y: [xy.y] }, [index]);
+      }
+    } catch (err) {
+      console.warn("live curves: refresh failed", err);
     }
   }
 
