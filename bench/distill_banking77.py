@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import os
 import platform
+import random
 import statistics
 import sys
 import time
@@ -44,6 +45,11 @@ def read_jsonl(path: Path) -> tuple[list[str], list[str]]:
     return [r["text"] for r in rows], [r["label"] for r in rows]
 
 
+def subset(texts: list[str], labels: list[str], n: int) -> tuple[list[str], list[str]]:
+    picked = sorted(random.Random(0).sample(range(len(texts)), min(n, len(texts))))
+    return [texts[i] for i in picked], [labels[i] for i in picked]
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -52,10 +58,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "banking77")
     parser.add_argument("--layers", default="1,2,3")
-    parser.add_argument("--teacher-epochs", type=int, default=15)
-    parser.add_argument("--student-epochs", type=int, default=20)
+    parser.add_argument("--teacher-epochs", type=int, default=6)
+    parser.add_argument("--student-epochs", type=int, default=8)
     parser.add_argument("--teacher-lr", type=float, default=1e-4)
-    parser.add_argument("--student-lr", type=float, default=2e-4)
+    parser.add_argument("--student-lr", type=float, default=3e-4)
+    parser.add_argument("--student-batch", type=int, default=64)
     parser.add_argument("--temperature", type=float, default=2.0)
     parser.add_argument("--alpha", type=float, default=0.9)
     parser.add_argument("--max-length", type=int, default=64)
@@ -70,16 +77,12 @@ def main() -> None:
     train_texts, train_labels = read_jsonl(args.data / "train.jsonl")
     val_texts, val_labels = read_jsonl(args.data / "val.jsonl")
     test_texts, test_labels = read_jsonl(args.data / "test.jsonl")
-    if args.quick:
-        train_texts, train_labels = train_texts[:1500], train_labels[:1500]
-        val_texts, val_labels, test_texts, test_labels = (
-            val_texts[:300],
-            val_labels[:300],
-            test_texts[:600],
-            test_labels[:600],
-        )
+    labels = sorted(set(train_labels))  # from the full training set, before any --quick subsetting
+    if args.quick:  # a random (seeded) subset: the files are ordered by label
+        train_texts, train_labels = subset(train_texts, train_labels, 1500)
+        val_texts, val_labels = subset(val_texts, val_labels, 300)
+        test_texts, test_labels = subset(test_texts, test_labels, 600)
         args.teacher_epochs, args.student_epochs = 2, 2
-    labels = sorted(set(train_labels))
     index = {label: i for i, label in enumerate(labels)}
     preset = PRESETS["minilm-l6-offline"].folder()
     tokenizer = load_tokenizer(preset)
@@ -100,7 +103,7 @@ def main() -> None:
 
     # Teacher: fine-tuned to convergence; a weak teacher makes retention look better than it is.
     teacher = load_classifier(preset, labels=labels).to(device)
-    teacher_config = TrainConfig(epochs=args.teacher_epochs, learning_rate=args.teacher_lr, patience=3, batch_size=32)
+    teacher_config = TrainConfig(epochs=args.teacher_epochs, learning_rate=args.teacher_lr, patience=2, batch_size=32)
     result = train_classifier(teacher, train, val, teacher_config, ListReporter(), device=device, pad_token_id=pad)
     teacher_acc = test_accuracy(teacher)
     log(
@@ -127,8 +130,8 @@ def main() -> None:
             config = TrainConfig(
                 epochs=args.student_epochs,
                 learning_rate=args.student_lr,
-                patience=4,
-                batch_size=32,
+                patience=2,
+                batch_size=args.student_batch,
                 temperature=args.temperature,
                 alpha=args.alpha,
             )

@@ -35,8 +35,8 @@ def test_it_seeds_the_demo_once_however_often_it_runs(demo_var):
     assert get_user_model().objects.filter(username="admin").count() == 1
     assert Team.objects.get().name == "Demo team" and Membership.objects.count() == 1
     task = Task.objects.get()
-    assert sorted(task.datasets.values_list("role", "synthetic")) == [("test", True), ("train", True)]
-    assert Dataset.objects.count() == 2 and Teacher.objects.filter(task=task).count() == 1
+    assert sorted(task.datasets.values_list("role", "synthetic")) == [("test", True), ("train", True), ("validation", True)]
+    assert Dataset.objects.count() == 3 and Teacher.objects.filter(task=task).count() == 1
     assert (demo_var / "demo-login.txt").stat().st_mode & 0o777 == 0o600
 
 
@@ -53,7 +53,7 @@ def test_it_marks_synthetic_data_on_every_page_that_shows_it(demo_var, web):
     task = Task.objects.get()
 
     data_tab = client.get(reverse("dataset-list", kwargs={"task_id": task.pk})).content.decode()
-    assert data_tab.count('<span class="badge synthetic">Synthetic data</span>') == 2
+    assert data_tab.count('<span class="badge synthetic">Synthetic data</span>') == 3
     for dataset in Dataset.objects.all():
         page = client.get(reverse("dataset-detail", kwargs={"dataset_id": dataset.pk})).content.decode()
         assert '<span class="badge synthetic">Synthetic data</span>' in page, dataset

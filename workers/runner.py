@@ -14,6 +14,7 @@ from webapp.jobs import lifecycle
 from webapp.jobs.models import Job
 from workers.errors import JobFailed
 from workers.handlers import HANDLERS
+from workers.handlers.training import checkpoint_path
 from workers.ml.reporting import StopRequested
 from workers.reporter import Heartbeat, JobReporter
 
@@ -39,14 +40,17 @@ def run_job(job_id: int) -> None:
         _add_compute(job, started)
         lifecycle.job_finish(job, Status.SUCCEEDED, message=outcome.message or "Done.")
     except StopRequested:
+        _drop_checkpoint(job)
         _add_compute(job, started)
         lifecycle.job_finish(job, Status.CANCELLED, message="Cancelled.")
     except JobFailed as exc:
+        _drop_checkpoint(job)
         _add_compute(job, started)
         job.append_log(f"failed: {exc}")
         lifecycle.job_finish(job, Status.FAILED, message="Failed: see the message below.", error=str(exc))
     except Exception as exc:
         logger.exception("job %s errored", job_id)
+        _drop_checkpoint(job)
         _add_compute(job, started)
         job.append_log(f"error: {type(exc).__name__}: {exc}")
         lifecycle.job_finish(
@@ -56,6 +60,12 @@ def run_job(job_id: int) -> None:
             error=f"{type(exc).__name__}: {exc}",
             traceback=traceback.format_exc(),
         )
+
+
+def _drop_checkpoint(job: Job) -> None:
+    """A job that ended for good won't resume: free its checkpoint (hundreds of MB for a real model).
+    A worker that dies never gets here, so its checkpoint stays for the re-queued attempt."""
+    checkpoint_path(job).unlink(missing_ok=True)
 
 
 def _add_compute(job: Job, started: float) -> None:

@@ -1,6 +1,7 @@
 """A person in headless Chromium: log in, create a task, upload data, register the teacher, run the
 profile job and watch its progress bar reach 100% live."""
 
+import io
 import os
 import shutil
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from webapp.accounts.models import Membership, Role, Team
 from webapp.registry.demo_data import demo_jsonl
+from webapp.registry.services import dataset_upload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -60,7 +62,7 @@ def data_files(tmp_path: Path) -> dict[str, Path]:
     files = {}
     for role, seed in (("train", 1), ("test", 2)):
         files[role] = tmp_path / f"{role}.jsonl"
-        files[role].write_bytes(demo_jsonl(per_intent=50, seed=seed))
+        files[role].write_bytes(demo_jsonl(per_intent=50, seed=seed, pool=role))
     return files
 
 
@@ -109,3 +111,47 @@ def test_a_member_creates_a_task_uploads_data_and_watches_a_job_finish(
     # The page reloads once finished, to show the result rendered on the server.
     expect(page.locator(".chart[data-figure=tokens] .main-svg").first).to_be_attached(timeout=30_000)
     expect(page.get_by_text("rows truncated at 128 tokens")).to_be_visible()
+
+
+def test_a_member_fine_tunes_the_teacher_and_distils_a_sweep_watching_the_curves(
+    live_stack, django_user_model, page: Page, task, teacher
+) -> None:
+    """Issue 3's story in small: fine-tune the offline teacher, then a 2-size sweep, all from the browser."""
+    user = django_user_model.objects.create_user("noor", password=PASSWORD)
+    Membership.objects.create(team=task.team, user=user, role=Role.MEMBER)
+    for role, per_intent, seed in (("train", 40, 1), ("validation", 10, 3)):
+        dataset_upload(
+            task=task,
+            user=user,
+            file=io.BytesIO(demo_jsonl(per_intent=per_intent, seed=seed, pool=role)),
+            filename=f"{role}.jsonl",
+            role=role,
+        )
+
+    page.goto(live_stack.url + f"/tasks/{task.pk}/teachers/")
+    page.fill("input[name=username]", "noor")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+
+    # Fine-tune: the job page shows live curves and finishes.
+    page.fill("#finetune input[name=epochs]", "1")
+    page.fill("#finetune input[name=batch_size]", "16")
+    page.click("text=Start fine-tuning")
+    curves = page.locator(".chart[data-live-metrics]")
+    expect(curves).to_be_attached()
+    expect(page.locator("[data-live-job] [data-field=status_badge]")).to_have_text("Succeeded", timeout=180_000)
+    page.wait_for_function("document.querySelector('.chart[data-live-metrics]')?.data?.some(t => t.x.length > 0)")
+
+    # Distil two sizes from the new teacher: a sweep whose children finish.
+    page.click("text=Distil students from the new teacher")
+    page.fill("#distil input[name=layers]", "1,2")
+    page.fill("#distil input[name=epochs]", "1")
+    page.fill("#distil input[name=batch_size]", "16")
+    page.click("text=Start distilling")
+    expect(page.locator("h1")).to_contain_text("sweep")
+    expect(page.locator("[data-live-job] [data-field=status_badge]")).to_have_text("Succeeded", timeout=300_000)
+    expect(page.locator("tbody[data-parent-id] tr")).to_have_count(2)
+
+    page.click("nav.tabs >> text=Students")
+    expect(page.locator("table tbody tr")).to_have_count(2)
+    expect(page.get_by_text("Layer-truncated copy of the teacher").first).to_be_visible()

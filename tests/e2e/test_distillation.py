@@ -41,7 +41,7 @@ def demo_data(task, member):
     validation = dataset_upload(
         task=task,
         user=member,
-        file=io.BytesIO(demo_jsonl(per_intent=10, seed=3)),
+        file=io.BytesIO(demo_jsonl(per_intent=10, seed=3, pool="validation")),
         filename="val.jsonl",
         role="validation",
     )

@@ -3,6 +3,7 @@ every step without data of their own. Every page that shows it labels it as synt
 
 import json
 import random
+import zlib
 
 INTENTS: dict[str, list[str]] = {
     "card_lost": [
@@ -18,7 +19,7 @@ INTENTS: dict[str, list[str]] = {
         "{item} was charged twice, refund please",
     ],
     "password_reset": [
-        "I forgot my password",
+        "I forgot my password for the {app}",
         "can't log in {when}, need to reset my password",
         "the password reset email never arrived {when}",
         "how do I change my password on the {app}",
@@ -60,16 +61,30 @@ def _fill(template: str, rng: random.Random) -> str:
     return text
 
 
-def demo_rows(*, per_intent: int, seed: int) -> list[dict[str, str]]:
+def _pool(text: str) -> str:
+    """Each possible text belongs to one pool, so the demo's train, validation and test sets never share
+    a text (a tenth each for validation and test)."""
+    bucket = zlib.crc32(text.lower().encode()) % 10
+    return {0: "validation", 5: "test"}.get(bucket, "train")
+
+
+def demo_rows(*, per_intent: int, seed: int, pool: str = "train") -> list[dict[str, str]]:
+    """Up to `per_intent` distinct texts per intent, drawn from one pool ("train", "validation", "test")."""
     rng = random.Random(seed)
-    rows = [
-        {"text": _fill(rng.choice(templates), rng), "label": intent}
-        for intent, templates in INTENTS.items()
-        for _ in range(per_intent)
-    ]
+    rows = []
+    for intent, templates in INTENTS.items():
+        seen: set[str] = set()
+        for _ in range(per_intent * 50):  # bounded: a small template space may run out of new texts
+            if len(seen) == per_intent:
+                break
+            text = _fill(rng.choice(templates), rng)
+            if _pool(text) == pool and text.lower() not in seen:
+                seen.add(text.lower())
+                rows.append({"text": text, "label": intent})
     rng.shuffle(rows)
     return rows
 
 
-def demo_jsonl(*, per_intent: int, seed: int) -> bytes:
-    return "".join(json.dumps(row) + "\n" for row in demo_rows(per_intent=per_intent, seed=seed)).encode()
+def demo_jsonl(*, per_intent: int, seed: int, pool: str = "train") -> bytes:
+    rows = demo_rows(per_intent=per_intent, seed=seed, pool=pool)
+    return "".join(json.dumps(row) + "\n" for row in rows).encode()

@@ -76,7 +76,7 @@ def distill_student(job: Job, reporter: JobReporter) -> Outcome:
     train = encode(tokenizer, train_rows.texts, train_rows.label_ids, max_length=max_length)
     val = encode(tokenizer, val_rows.texts, val_rows.label_ids, max_length=max_length)
     config = TrainConfig(**train_config_kwargs(params))
-    with training_failures():
+    with training_failures(checkpoint_path(job)):
         result = train_classifier(
             student,
             train,

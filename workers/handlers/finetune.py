@@ -44,7 +44,7 @@ def finetune_teacher(job: Job, reporter: JobReporter) -> Outcome:
     config = TrainConfig(**train_config_kwargs(job.params))
 
     # Train (resuming from this job's checkpoint if an earlier attempt was interrupted).
-    with training_failures():
+    with training_failures(checkpoint_path(job)):
         result = train_classifier(
             model,
             train,

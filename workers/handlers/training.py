@@ -116,13 +116,14 @@ def train_config_kwargs(params: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def training_failures() -> Iterator[None]:
+def training_failures(checkpoint: Path) -> Iterator[None]:
     """Turn what training can run into that the user can act on into a failed job with a message."""
     from workers.ml.train import TrainingDiverged
 
     try:
         yield
     except TrainingDiverged as exc:
+        checkpoint.unlink(missing_ok=True)  # resuming from it would diverge the same way
         raise JobFailed(str(exc)) from exc
     except MemoryError as exc:
         raise JobFailed("The worker ran out of memory: lower the batch size or max_length.") from exc

@@ -40,12 +40,13 @@ class Command(BaseCommand):
                 mean_input_tokens=40,
                 mean_output_tokens=3,
             )
-            for role, per_intent, seed in ((Dataset.Role.TRAIN, 100, 1), (Dataset.Role.TEST, 20, 2)):
+            demo_sets = ((Dataset.Role.TRAIN, 100, 1), (Dataset.Role.VALIDATION, 15, 2), (Dataset.Role.TEST, 20, 3))
+            for role, per_intent, seed in demo_sets:
                 if not task.datasets.filter(role=role, synthetic=True).exists():
                     dataset_upload(
                         task=task,
                         user=user,
-                        file=io.BytesIO(demo_jsonl(per_intent=per_intent, seed=seed)),
+                        file=io.BytesIO(demo_jsonl(per_intent=per_intent, seed=seed, pool=role)),
                         filename=f"synthetic-{role}.jsonl",
                         role=role,
                         name=f"synthetic {role}",
