@@ -13,7 +13,7 @@ from tests.factories import TEACHER_REF, TRAIN_CSV, upload
 from webapp.accounts.models import Membership, Role, Team
 from webapp.jobs.models import Job
 from webapp.jobs.services import profile_job_start
-from webapp.registry.models import Dataset, Task, Teacher
+from webapp.registry.models import Dataset, Student, Task, Teacher
 from webapp.registry.services import dataset_upload, task_create, teacher_register
 
 User = get_user_model()
@@ -128,3 +128,12 @@ def web(client: Client) -> Callable[[User | None], Client]:
 
 # The live stack (Daphne + a real Celery worker) for end-to-end tests: see tests/live.py.
 from tests.live import live_stack  # noqa: E402,F401
+
+
+@pytest.fixture
+def student(task: Task, teacher: Teacher) -> Student:
+    """A student row as a distil job registers it (no artifact needed for permission tests)."""
+    return Student.objects.create(
+        task=task, teacher=teacher, name="2-layer student", construction=Student.Construction.TRUNCATED, layers=2,
+        labels=["banking", "travel"], artifact="./distillery/none",
+    )  # fmt: skip

@@ -35,7 +35,11 @@ def test_it_seeds_the_demo_once_however_often_it_runs(demo_var):
     assert get_user_model().objects.filter(username="admin").count() == 1
     assert Team.objects.get().name == "Demo team" and Membership.objects.count() == 1
     task = Task.objects.get()
-    assert sorted(task.datasets.values_list("role", "synthetic")) == [("test", True), ("train", True), ("validation", True)]
+    assert sorted(task.datasets.values_list("role", "synthetic")) == [
+        ("test", True),
+        ("train", True),
+        ("validation", True),
+    ]
     assert Dataset.objects.count() == 3 and Teacher.objects.filter(task=task).count() == 1
     assert (demo_var / "demo-login.txt").stat().st_mode & 0o777 == 0o600
 

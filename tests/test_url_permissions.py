@@ -17,6 +17,7 @@ KWARG_OBJECTS = {
     "dataset_id": "dataset",
     "teacher_id": "teacher",
     "job_id": "job",
+    "student_id": "student",
     "pk": None,  # admin and other framework routes: not ours
 }
 
@@ -49,7 +50,7 @@ def fill(route: str, kwargs: list[str], objects: dict[str, int]) -> str:
 
 
 @pytest.fixture
-def team_a_objects(team, admin, task, dataset, teacher, job) -> dict[str, int]:
+def team_a_objects(team, admin, task, dataset, teacher, job, student) -> dict[str, int]:
     membership = Membership.objects.get(team=team, user=admin)
     return {
         "team_id": team.pk,
@@ -58,12 +59,13 @@ def team_a_objects(team, admin, task, dataset, teacher, job) -> dict[str, int]:
         "dataset_id": dataset.pk,
         "teacher_id": teacher.pk,
         "job_id": job.pk,
+        "student_id": student.pk,
     }
 
 
 def test_the_walk_covers_every_kind_of_object() -> None:
     covered = {k for _, kwargs in object_routes() for k in kwargs}
-    assert covered == {"team_id", "membership_id", "task_id", "dataset_id", "teacher_id", "job_id"}
+    assert covered == {"team_id", "membership_id", "task_id", "dataset_id", "teacher_id", "job_id", "student_id"}
     assert len(object_routes()) >= 20  # web pages and API endpoints both
 
 

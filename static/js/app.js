@@ -296,17 +296,9 @@
     return chart && chart.data && window.Plotly ? chart : null;
   }
 
+  // The server draws one trace per curve it shows; other metrics (e.g. the learning rate) are skipped.
   function traceIndex(chart, name) {
-    let index = chart.data.findIndex((trace) => trace.name === name);
-    if (index < 0) {
-      const onRight = name.includes("accuracy");
-      window.Plotly.addTraces(chart, {
-        type: "scatter", name, x: [], y: [], yaxis: onRight ? "y2" : "y",
-        mode: name.startsWith("val") ? "lines+markers" : "lines",
-      });
-      index = chart.data.length - 1;
-    }
-    return index;
+    return chart.data.findIndex((trace) => trace.name === name);
   }
 
   function extendCurves(root, points) {
@@ -319,7 +311,8 @@
       byName.get(p.name).y.push(p.value);
     }
     for (const [name, xy] of byName) {
-      window.Plotly.extendTraces(chart, { x: [xy.x], y: [xy.y] }, [traceIndex(chart, name)]);
+      const index = traceIndex(chart, name);
+      if (index >= 0) window.Plotly.extendTraces(chart, { x: [xy.x], y: [xy.y] }, [index]);
     }
   }
 
@@ -333,7 +326,7 @@
       const series = await resp.json();
       for (const [name, xy] of Object.entries(series)) {
         const index = traceIndex(chart, name);
-        window.Plotly.restyle(chart, { x: [xy.x], y: [xy.y] }, [index]);
+        if (index >= 0) window.Plotly.restyle(chart, { x: [xy.x], y: [xy.y] }, [index]);
       }
     } catch (err) {
       console.warn("live curves: refresh failed", err);

@@ -15,8 +15,9 @@ def token_length_figure(result: dict[str, Any]) -> Figure:
     )
 
 
-# Accuracy-like curves share a 0-1 axis on the right; losses use the left one.
-ACCURACY_AXIS_PREFIXES = ("val_accuracy", "accuracy")
+# The curves a training job's chart shows (other reported metrics, like the learning rate, stay in the
+# stored series): losses on the left axis, accuracy on a 0-1 axis on the right.
+CURVES = ("train_loss", "val_loss", "val_accuracy")
 
 
 def metric_series(points: Iterable[tuple[str, int, float]]) -> dict[str, dict[str, list[float]]]:
@@ -31,19 +32,17 @@ def metric_series(points: Iterable[tuple[str, int, float]]) -> dict[str, dict[st
 
 def training_curves_figure(series: dict[str, dict[str, list[float]]]) -> Figure:
     """Loss and accuracy curves of a training job; the page extends them as points arrive."""
-    traces = []
-    for name in sorted(series, key=lambda n: (n.startswith(ACCURACY_AXIS_PREFIXES), n)):
-        on_right = name.startswith(ACCURACY_AXIS_PREFIXES)
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines+markers" if name.startswith("val") else "lines",
-                "name": name,
-                "x": series[name]["x"],
-                "y": series[name]["y"],
-                "yaxis": "y2" if on_right else "y",
-            }
-        )
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers" if name.startswith("val") else "lines",
+            "name": name,
+            "x": series.get(name, {}).get("x", []),
+            "y": series.get(name, {}).get("y", []),
+            "yaxis": "y2" if name.endswith("accuracy") else "y",
+        }
+        for name in CURVES
+    ]
     return {
         "data": traces,
         "layout": {
@@ -52,6 +51,7 @@ def training_curves_figure(series: dict[str, dict[str, list[float]]]) -> Figure:
             "yaxis": {"title": {"text": "loss"}, "rangemode": "tozero"},
             "yaxis2": {"title": {"text": "accuracy"}, "overlaying": "y", "side": "right", "range": [0, 1]},
             "legend": {"orientation": "h", "y": -0.2},
+            "margin": {"l": 60, "r": 70, "t": 40, "b": 50},  # room for the right axis' title
             "height": 380,
         },
     }

@@ -20,10 +20,12 @@ def local_time(value: datetime | None, style: str = "") -> str:
 
 
 @register.filter
-def percent(value: float | None, digits: int = 1) -> str:
-    if value is None:
+def percent(value: float | str | None, digits: int = 1) -> str:
+    """0.934 -> "93.4%"; a missing value (None, or "" for an absent key in a template) -> "—"."""
+    try:
+        return f"{float(value) * 100:.{digits}f}%"  # type: ignore[arg-type]
+    except (TypeError, ValueError):
         return "—"
-    return f"{value * 100:.{digits}f}%"
 
 
 @register.filter

@@ -1,0 +1,22 @@
+"""Chart figures are plain dicts built from stored data: testable without a browser."""
+
+from webapp.jobs.charts import metric_series, token_length_figure, training_curves_figure
+
+
+def test_metric_points_become_series_in_step_order() -> None:
+    series = metric_series([("train_loss", 1, 2.0), ("val_accuracy", 5, 0.5), ("train_loss", 2, 1.5)])
+    assert series == {"train_loss": {"x": [1, 2], "y": [2.0, 1.5]}, "val_accuracy": {"x": [5], "y": [0.5]}}
+
+
+def test_the_curves_chart_shows_losses_left_and_accuracy_right_and_skips_other_metrics() -> None:
+    figure = training_curves_figure(metric_series([("train_loss", 1, 2.0), ("learning_rate", 1, 1e-4)]))
+    traces = {t["name"]: t for t in figure["data"]}
+    assert set(traces) == {"train_loss", "val_loss", "val_accuracy"}  # empty traces are extended live
+    assert traces["train_loss"]["y"] == [2.0] and traces["val_loss"]["y"] == []
+    assert traces["val_accuracy"]["yaxis"] == "y2" and traces["train_loss"]["yaxis"] == "y"
+
+
+def test_the_token_length_chart_marks_max_length() -> None:
+    figure = token_length_figure({"histogram": {"edges": [0, 10, 20], "counts": [3, 1]}, "max_length": 16})
+    assert figure["data"][0]["x"] == [5, 15] and figure["data"][0]["y"] == [3, 1]
+    assert figure["layout"]["shapes"][0]["x0"] == 16
