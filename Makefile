@@ -20,4 +20,5 @@ stop:
 	scripts/services.sh stop dev; scripts/services.sh stop test
 
 bench:
-	@echo "Benchmarks arrive with the distillation engine (bench/)."
+	scripts/install.sh
+	.venv/bin/python bench/distill_banking77.py

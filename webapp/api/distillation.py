@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from webapp.api.serializers import JobSerializer
 from webapp.api.views import TaskScopedMixin, _validated
-from webapp.distillation.services import StudentSpec, TrainingOptions, distill_start, finetune_start, sweep_start
+from webapp.distillation.services import StudentSpec, TrainingOptions, distil_students, finetune_start
 from webapp.registry.models import Dataset, Student, Task, Teacher
 from webapp.registry.selectors import dataset_get_for_user, student_get_for_user, teacher_get_for_user
 
@@ -112,25 +112,23 @@ class TaskStudentListDistillApi(TaskScopedMixin, generics.ListAPIView):
         task = self.require_member()
         fields = _validated(DistillStartSerializer, request.data)
         teacher, train, validation = _inputs(request, task, fields)
-        sizes = sorted(set(fields["layers"]))
         spec = StudentSpec(
             construction=fields["construction"],
-            layers=sizes[0],
             layer_strategy=fields["layer_strategy"],
             student_ref=fields["student_ref"],
             temperature=fields["temperature"],
             alpha=fields["alpha"],
         )
-        common = {
-            "task": task,
-            "teacher": teacher,
-            "train": train,
-            "validation": validation,
-            "user": request.user,
-            "spec": spec,
-            "options": _options(fields),
-        }
-        job = sweep_start(layer_counts=sizes, **common) if len(sizes) > 1 else distill_start(**common)
+        job = distil_students(
+            task=task,
+            teacher=teacher,
+            train=train,
+            validation=validation,
+            user=request.user,
+            layer_counts=fields["layers"],
+            spec=spec,
+            options=_options(fields),
+        )
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
 

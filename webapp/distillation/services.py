@@ -4,7 +4,7 @@ Each checks its inputs here, where the user can still fix them, so workers only 
 known in advance."""
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,22 @@ def _check_datasets(task: Task, train: Dataset, validation: Dataset | None) -> N
         raise ValidationError("The task has no label set yet: upload a labelled training set first.")
 
 
+def _check_request(
+    task: Task,
+    user: AbstractBaseUser,
+    teacher: Teacher,
+    train: Dataset,
+    validation: Dataset | None,
+    options: TrainingOptions,
+) -> None:
+    """What every training job needs: a member, this task's teacher and data, sane options."""
+    require_role(user=user, team=task.team, role=Role.MEMBER)
+    if teacher.task_id != task.pk:
+        raise ValidationError("The teacher must belong to this task.")
+    _check_datasets(task, train, validation)
+    _check_options(options)
+
+
 def _check_options(options: TrainingOptions) -> None:
     if not 1 <= options.epochs <= 200:
         raise ValidationError("Epochs must be between 1 and 200.")
@@ -89,11 +105,7 @@ def finetune_start(
     user: AbstractBaseUser,
     options: TrainingOptions,
 ) -> Job:
-    require_role(user=user, team=task.team, role=Role.MEMBER)
-    _check_datasets(task, train, validation)
-    _check_options(options)
-    if teacher.task_id != task.pk:
-        raise ValidationError("The teacher must belong to this task.")
+    _check_request(task, user, teacher, train, validation, options)
     params = {
         "teacher_id": teacher.pk,
         "train_dataset_id": train.pk,
@@ -120,8 +132,6 @@ def _distill_params(
     spec: StudentSpec,
     options: TrainingOptions,
 ) -> dict[str, Any]:
-    if teacher.task_id != task.pk:
-        raise ValidationError("The teacher must belong to this task.")
     if not teacher.has_task_head:
         raise ValidationError(
             f"Teacher '{teacher}' has no head over this task's {len(task.labels)} labels: fine-tune it first, "
@@ -162,9 +172,7 @@ def distill_start(
     spec: StudentSpec,
     options: TrainingOptions,
 ) -> Job:
-    require_role(user=user, team=task.team, role=Role.MEMBER)
-    _check_datasets(task, train, validation)
-    _check_options(options)
+    _check_request(task, user, teacher, train, validation, options)
     params = _distill_params(task, teacher, train, validation, spec, options)
     return job_enqueue(task=task, kind=Job.Kind.DISTILL_STUDENT, params=params, user=user, queue=Job.Queue.GPU)
 
@@ -182,9 +190,7 @@ def sweep_start(
     options: TrainingOptions,
 ) -> Job:
     """One parent job and a distil job per student size; the parent follows its children."""
-    require_role(user=user, team=task.team, role=Role.MEMBER)
-    _check_datasets(task, train, validation)
-    _check_options(options)
+    _check_request(task, user, teacher, train, validation, options)
     sizes = sorted(set(layer_counts))
     if not sizes or len(sizes) > MAX_SWEEP_SIZES:
         raise ValidationError(f"Choose between 1 and {MAX_SWEEP_SIZES} student sizes.")
@@ -209,6 +215,33 @@ def sweep_start(
         )
         transaction.on_commit(lambda child=child: send_to_worker(child))
     return parent
+
+
+def distil_students(
+    *,
+    task: Task,
+    teacher: Teacher,
+    train: Dataset,
+    validation: Dataset | None,
+    user: AbstractBaseUser,
+    layer_counts: list[int],
+    spec: StudentSpec,
+    options: TrainingOptions,
+) -> Job:
+    """One student per layer count: a single distil job for one size, a sweep for several. (A pretrained
+    student has the size it has, so its layer count is ignored.)"""
+    sizes = sorted(set(layer_counts)) or [spec.layers]
+    common = {
+        "task": task,
+        "teacher": teacher,
+        "train": train,
+        "validation": validation,
+        "user": user,
+        "options": options,
+    }
+    if len(sizes) > 1 and spec.construction != Student.Construction.PRETRAINED:
+        return sweep_start(layer_counts=sizes, spec=spec, **common)
+    return distill_start(spec=replace(spec, layers=sizes[0]), **common)
 
 
 QUANTIZE_METHODS = ("int8_weight_only", "int8_dynamic")

@@ -13,10 +13,9 @@ from webapp.distillation.forms import DistillForm, FinetuneForm
 from webapp.distillation.services import (
     StudentSpec,
     TrainingOptions,
-    distill_start,
+    distil_students,
     finetune_start,
     quantize_start,
-    sweep_start,
     teacher_layer_count,
 )
 from webapp.registry.selectors import student_get_for_user, task_get_for_user
@@ -39,26 +38,22 @@ def student_list(request: HttpRequest, task_id: int) -> HttpResponse:
             data = form.cleaned_data
             spec = StudentSpec(
                 construction=data["construction"],
-                layers=data["layers"][0],
                 layer_strategy=data["layer_strategy"],
                 student_ref=data["student_ref"],
                 temperature=data["temperature"],
                 alpha=data["alpha"],
             )
-            common = {
-                "task": task,
-                "teacher": data["teacher"],
-                "train": data["train"],
-                "validation": data["validation"],
-                "user": request.user,
-                "spec": spec,
-                "options": _options(data),
-            }
             try:
-                if len(data["layers"]) > 1 and spec.construction != "pretrained":
-                    job = sweep_start(layer_counts=data["layers"], **common)
-                else:
-                    job = distill_start(**common)
+                job = distil_students(
+                    task=task,
+                    teacher=data["teacher"],
+                    train=data["train"],
+                    validation=data["validation"],
+                    user=request.user,
+                    layer_counts=data["layers"],
+                    spec=spec,
+                    options=_options(data),
+                )
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
