@@ -21,6 +21,7 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from workers.ml.artifacts import save_model_artifact  # noqa: E402
 from workers.ml.data import EncodedDataset, encode  # noqa: E402
 from workers.ml.device import describe_device, pick_device  # noqa: E402
 from workers.ml.model_source import PRESETS  # noqa: E402
@@ -50,16 +52,29 @@ def subset(texts: list[str], labels: list[str], n: int) -> tuple[list[str], list
     return [texts[i] for i in picked], [labels[i] for i in picked]
 
 
+def plain_args(args: argparse.Namespace) -> dict[str, object]:
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+class PrintReporter(ListReporter):
+    """Keeps the reports (like the tests' reporter) and prints each evaluation, to follow a long run."""
+
+    def report(self, step: int, total: int, metrics: Mapping[str, float] | None = None, message: str = "") -> None:
+        super().report(step, total, metrics, message)
+        if metrics and "val_accuracy" in metrics:
+            log(f"  step {step}/{total}: val_accuracy {metrics['val_accuracy']:.4f} val_loss {metrics['val_loss']:.4f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "banking77")
     parser.add_argument("--layers", default="1,2,3")
-    parser.add_argument("--teacher-epochs", type=int, default=6)
-    parser.add_argument("--student-epochs", type=int, default=8)
+    parser.add_argument("--teacher-epochs", type=int, default=5)
+    parser.add_argument("--student-epochs", type=int, default=6)
     parser.add_argument("--teacher-lr", type=float, default=1e-4)
     parser.add_argument("--student-lr", type=float, default=3e-4)
     parser.add_argument("--student-batch", type=int, default=64)
@@ -67,6 +82,12 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=0.9)
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument(
+        "--teacher-dir",
+        type=Path,
+        default=None,
+        help="reuse the fine-tuned teacher saved here by an earlier run (training is seeded, so it is the same)",
+    )
     parser.add_argument("--quick", action="store_true", help="subset and few epochs: a smoke run, not a result")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "distill_banking77.json")
     args = parser.parse_args()
@@ -102,14 +123,22 @@ def main() -> None:
         return evaluate(model, test, device=device, pad_token_id=pad)[1]
 
     # Teacher: fine-tuned to convergence; a weak teacher makes retention look better than it is.
-    teacher = load_classifier(preset, labels=labels).to(device)
-    teacher_config = TrainConfig(epochs=args.teacher_epochs, learning_rate=args.teacher_lr, patience=2, batch_size=32)
-    result = train_classifier(teacher, train, val, teacher_config, ListReporter(), device=device, pad_token_id=pad)
+    if args.teacher_dir and (args.teacher_dir / "config.json").exists():
+        teacher = load_classifier(args.teacher_dir, labels=labels).to(device)
+        log(f"teacher loaded from {args.teacher_dir}")
+    else:
+        teacher = load_classifier(preset, labels=labels).to(device)
+        teacher_config = TrainConfig(
+            epochs=args.teacher_epochs, learning_rate=args.teacher_lr, patience=2, batch_size=32
+        )
+        result = train_classifier(teacher, train, val, teacher_config, PrintReporter(), device=device, pad_token_id=pad)
+        log(f"teacher: val {result.best_val_accuracy:.4f} after {result.epochs_completed:.1f} epochs")
+        if args.teacher_dir:
+            save_model_artifact(
+                teacher, tokenizer, args.teacher_dir, {"kind": "bench teacher", "config": plain_args(args)}
+            )
     teacher_acc = test_accuracy(teacher)
-    log(
-        f"teacher: val {result.best_val_accuracy:.4f} after {result.epochs_completed:.1f} epochs, "
-        f"test {teacher_acc:.4f}"
-    )
+    log(f"teacher: test {teacher_acc:.4f}")
 
     # Soft labels, computed once for every student.
     started = time.perf_counter()
@@ -140,7 +169,7 @@ def main() -> None:
                 train,
                 val,
                 config,
-                ListReporter(),
+                PrintReporter(),
                 device=device,
                 pad_token_id=pad,
                 teacher_logits=logits if mode == "kd" else None,
@@ -198,7 +227,7 @@ def main() -> None:
             "kd_epoch_le_1_1x_plain": statistics.median(k / p for k, p in zip(kd_epoch, plain_epoch, strict=True))
             <= 1.1,
         },
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "config": plain_args(args),
         "device": describe_device(device),
         "threads": torch.get_num_threads(),
         "cpu": platform.processor() or platform.machine(),
