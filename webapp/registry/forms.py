@@ -20,6 +20,16 @@ class TaskForm(forms.ModelForm):
             "min_retention": "e.g. 0.97 = a student must keep 97% of the teacher's score.",
         }
 
+    GROUPS = (
+        ("What it is", ("name", "description")),
+        ("Quality bar", ("quality_metric", "quality_min", "min_retention")),
+        ("Traffic profile", ("requests_per_month", "mean_input_tokens", "mean_output_tokens", "latency_slo_ms")),
+    )
+
+    def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """The form's fields in the groups the page shows them in."""
+        return [(legend, [self[name] for name in names]) for legend, names in self.GROUPS]
+
 
 class DatasetUploadForm(forms.Form):
     # The file comes last in the form: if it is over the size cap, the fields before it are kept.
