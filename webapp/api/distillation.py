@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from webapp.api.serializers import JobSerializer
 from webapp.api.views import TaskScopedMixin, _validated
+from webapp.distillation.forms import STUDENT_LEARNING_RATE
 from webapp.distillation.services import StudentSpec, TrainingOptions, distil_students, finetune_start
 from webapp.registry.models import Dataset, Student, Task, Teacher
 from webapp.registry.selectors import dataset_get_for_user, student_get_for_user, teacher_get_for_user
@@ -26,6 +27,7 @@ class TrainingFieldsSerializer(serializers.Serializer):
 
 
 class DistillStartSerializer(TrainingFieldsSerializer):
+    learning_rate = serializers.FloatField(min_value=1e-7, max_value=0.5, default=STUDENT_LEARNING_RATE)
     construction = serializers.ChoiceField(
         choices=[c for c in Student.Construction.choices if c[0] != Student.Construction.QUANTIZED], default="truncated"
     )
