@@ -9,7 +9,7 @@ from django.db import transaction
 from webapp.jobs.models import Job
 from webapp.registry.models import Student
 from workers.errors import JobFailed
-from workers.handlers.base import Outcome, load_dataset, load_teacher
+from workers.handlers.base import Outcome, load_teacher
 from workers.handlers.teacher_outputs import teacher_logits_for
 from workers.handlers.training import (
     checkpoint_path,
@@ -44,18 +44,18 @@ def distill_student(job: Job, reporter: JobReporter) -> Outcome:
             f"Teacher '{teacher}' predicts {len(teacher.labels)} labels but the task has {len(labels)} "
             f"(or in another order): fine-tune it on this task first, then distil from the fine-tuned teacher."
         )
-    train_rows, val_rows, val_note = train_and_validation(job, labels)
+    data = train_and_validation(job, labels)
+    train_rows, val_rows, val_note = data.train, data.val, data.note
     max_length = int(params.get("max_length") or teacher.max_length)
     device = pick_device()
     teacher_tokenizer = load_tokenizer(source.path)
 
     # Soft labels: the teacher's logits over the training set (cached once, reused by every student).
-    train_set = load_dataset(params["train_dataset_id"], task_id=job.task_id)
     logits = teacher_logits_for(
         job,
         teacher,
         source.path,
-        train_set,
+        data.train_set,
         tokenizer=teacher_tokenizer,
         max_length=max_length,
         device=device,

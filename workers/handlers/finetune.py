@@ -28,7 +28,8 @@ def finetune_teacher(job: Job, reporter: JobReporter) -> Outcome:
     # Inputs: the base teacher, the task's label order, training and validation rows.
     base, source = load_teacher(job.params["teacher_id"], task_id=job.task_id)
     labels = task_labels(job.task)
-    train_rows, val_rows, val_note = train_and_validation(job, labels)
+    data = train_and_validation(job, labels)
+    train_rows, val_rows, val_note = data.train, data.val, data.note
     max_length = int(job.params.get("max_length") or base.max_length)
     device = pick_device()
     reporter.log(

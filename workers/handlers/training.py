@@ -44,22 +44,32 @@ def labelled_rows(dataset: Dataset, labels: Sequence[str]) -> LabelledRows:
     return LabelledRows(texts, ids, list(range(len(texts))))
 
 
-def train_and_validation(job: Job, labels: Sequence[str]) -> tuple[LabelledRows, LabelledRows, str]:
+@dataclass
+class TrainingData:
+    train: LabelledRows
+    val: LabelledRows
+    note: str  # which validation rows, for the log
+    train_set: Dataset  # where the training rows come from (teacher outputs are cached per dataset)
+
+
+def train_and_validation(job: Job, labels: Sequence[str]) -> TrainingData:
     """The training rows and the validation rows: the chosen validation set, or a stratified 10% of
-    the training set when none was chosen. Returns a note saying which, for the log."""
+    the training set when none was chosen."""
     params = job.params
     train_set = load_dataset(params["train_dataset_id"], task_id=job.task_id)
     train = labelled_rows(train_set, labels)
     if params.get("validation_dataset_id"):
         val_set = load_dataset(params["validation_dataset_id"], task_id=job.task_id)
-        return train, labelled_rows(val_set, labels), f"validation on '{val_set}'"
+        return TrainingData(train, labelled_rows(val_set, labels), f"validation on '{val_set}'", train_set)
     train, val = stratified_split(train, share=0.1, seed=int(params.get("seed", 0)))
     if len(val.texts) < MIN_ROWS_PER_SPLIT or len(train.texts) < MIN_ROWS_PER_SPLIT:
         raise JobFailed(
             f"'{train_set}' has {len(train.texts) + len(val.texts)} rows: too few to hold out a validation split "
             f"(at least {MIN_ROWS_PER_SPLIT} rows each). Upload more data or a validation set."
         )
-    return train, val, f"validation on a stratified 10% of '{train_set}' ({len(val.texts)} rows)"
+    return TrainingData(
+        train, val, f"validation on a stratified 10% of '{train_set}' ({len(val.texts)} rows)", train_set
+    )
 
 
 def stratified_split(rows: LabelledRows, *, share: float, seed: int) -> tuple[LabelledRows, LabelledRows]:
