@@ -1,7 +1,8 @@
 import pytest
 from django.urls import reverse
 
-from tests.factories import TEACHER_REF
+from tests.factories import TEACHER_REF, upload
+from tests.registry.test_teacher_outputs_upload import GOOD
 from webapp.registry.models import Task, Teacher
 
 pytestmark = pytest.mark.django_db
@@ -60,3 +61,14 @@ def test_an_outsider_gets_404_for_the_teachers_of_another_team(api, outsider, ta
     assert client.get(teachers_url(task)).status_code == 404
     assert client.post(teachers_url(task), {"model_ref": TEACHER_REF}, format="json").status_code == 404
     assert client.get(reverse("api-teacher-detail", args=[teacher.pk])).status_code == 404
+
+
+def test_the_api_registers_it_and_names_the_problem_of_a_bad_file(api, member, task, dataset):
+    url = reverse("api-task-teacher-outputs", args=[task.pk])
+
+    bad = api(member).post(url, {"file": upload("o.jsonl", b'{"text": "a"}')}, format="multipart")
+    good = api(member).post(url, {"file": upload("o.jsonl", GOOD), "name": "api teacher"}, format="multipart")
+
+    assert bad.status_code == 400 and "exactly one of 'probs' or 'logits'" in bad.json()["file"][0]
+    assert good.status_code == 201, good.json()
+    assert good.json()["backend"] == "precomputed" and good.json()["labels"] == ["banking", "travel"]

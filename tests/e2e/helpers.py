@@ -10,6 +10,7 @@ from django.test import Client
 from websockets.sync.client import ClientConnection, connect
 
 from tests.live import LiveStack
+from webapp.jobs.models import Job
 
 
 def session_cookie(client: Client, user: Any) -> str:
@@ -35,3 +36,15 @@ def receive_jobs_until(ws: ClientConnection, done: Any, *, timeout: float = 120)
         if done(message["job"]):
             return seen
     raise AssertionError(f"gave up waiting; saw {[(p['status'], p['step']) for p in seen]}")
+
+
+def wait_for(job: Job, *statuses: str, timeout: float = 300, until=None) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if (until and until(job)) or job.status in statuses:
+            return job
+        if job.is_terminal:
+            raise AssertionError(f"job {job.pk} ended {job.status}: {job.error}\n{job.log_tail}")
+        time.sleep(0.2)
+    raise AssertionError(f"job {job.pk} is still {job.status} (step {job.step}/{job.total})")

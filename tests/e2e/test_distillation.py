@@ -1,63 +1,21 @@
 """The distillation engine on a real worker: fine-tune the offline teacher, distil a sweep of students from
 its cached logits, and resume a distil job after its worker was SIGKILLed mid-training."""
 
-import io
-import time
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from webapp.distillation.services import StudentSpec, TrainingOptions, distill_start, finetune_start, sweep_start
+from tests.e2e.conftest import SMALL
+from tests.e2e.helpers import wait_for
+from webapp.distillation.services import StudentSpec, TrainingOptions, distill_start, sweep_start
 from webapp.jobs.models import Job
 from webapp.jobs.services import jobs_reap_lost
-from webapp.registry.demo_data import demo_jsonl
-from webapp.registry.models import Student, Teacher, TeacherOutputs
-from webapp.registry.services import dataset_upload
+from webapp.registry.models import Student, TeacherOutputs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 Status = Job.Status
-SMALL = TrainingOptions(epochs=1, batch_size=16, learning_rate=1e-4, patience=2, max_length=32)
-
-
-def wait_for(job: Job, *statuses: str, timeout: float = 300, until=None) -> Job:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if (until and until(job)) or job.status in statuses:
-            return job
-        if job.is_terminal:
-            raise AssertionError(f"job {job.pk} ended {job.status}: {job.error}\n{job.log_tail}")
-        time.sleep(0.2)
-    raise AssertionError(f"job {job.pk} is still {job.status} (step {job.step}/{job.total})")
-
-
-@pytest.fixture
-def demo_data(task, member):
-    train = dataset_upload(
-        task=task, user=member, file=io.BytesIO(demo_jsonl(per_intent=40, seed=1)), filename="train.jsonl", role="train"
-    )
-    validation = dataset_upload(
-        task=task,
-        user=member,
-        file=io.BytesIO(demo_jsonl(per_intent=10, seed=3, pool="validation")),
-        filename="val.jsonl",
-        role="validation",
-    )
-    task.refresh_from_db()
-    return train, validation
-
-
-@pytest.fixture
-def tuned_teacher(live_stack, task, teacher, demo_data, member) -> Teacher:
-    train, validation = demo_data
-    job = finetune_start(task=task, teacher=teacher, train=train, validation=validation, user=member, options=SMALL)
-    job = wait_for(job, Status.SUCCEEDED)
-    tuned = Teacher.objects.get(pk=job.result["teacher_id"])
-    assert tuned.labels == task.labels and tuned.origin == Teacher.Origin.FINE_TUNED and tuned.source_job_id == job.pk
-    assert job.device_kind.startswith("cpu") and job.device_seconds > 0
-    return tuned
 
 
 def test_a_sweep_distils_students_from_the_teachers_cached_logits(live_stack, task, tuned_teacher, demo_data, member):

@@ -127,6 +127,8 @@ class TeacherSerializer(serializers.ModelSerializer):
             "price_output_per_m",
             "gpu_hour_price",
             "gpu_count",
+            "labels",
+            "metrics",
             "created_at",
         ]
         read_only_fields = fields
@@ -146,6 +148,22 @@ class TeacherRegisterSerializer(serializers.Serializer):
         max_length=500, help_text="A preset name, a folder under MODEL_ROOT, or a Hugging Face id in the local cache."
     )
     max_length = serializers.IntegerField(min_value=8, max_value=8192, required=False, default=128)
+    cost_mode = serializers.ChoiceField(choices=Teacher.CostMode.choices, required=False, default=Teacher.CostMode.API)
+    price_input_per_m = _price("$ per 1M input tokens (cost_mode api).")
+    price_output_per_m = _price("$ per 1M output tokens (cost_mode api).")
+    gpu_hour_price = _price("$ per GPU hour (cost_mode gpu).")
+    gpu_count = serializers.IntegerField(min_value=1, required=False, default=1)
+
+
+class TeacherOutputsUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        allow_empty_file=True,
+        help_text='JSONL, one line per text: {"text", "label" (optional), "probs" or "logits"}; scores as a list '
+        "in the task's label order or an object {label: score}.",
+    )
+    name = serializers.CharField(
+        max_length=120, required=False, allow_blank=True, default="", help_text="Defaults to the file name."
+    )
     cost_mode = serializers.ChoiceField(choices=Teacher.CostMode.choices, required=False, default=Teacher.CostMode.API)
     price_input_per_m = _price("$ per 1M input tokens (cost_mode api).")
     price_output_per_m = _price("$ per 1M output tokens (cost_mode api).")

@@ -11,6 +11,11 @@ urlpatterns = [
     path("tasks/<int:task_id>/", views.TaskDetailApi.as_view(), name="api-task-detail"),
     path("tasks/<int:task_id>/datasets/", views.TaskDatasetListUploadApi.as_view(), name="api-task-datasets"),
     path("tasks/<int:task_id>/teachers/", views.TaskTeacherListRegisterApi.as_view(), name="api-task-teachers"),
+    path(
+        "tasks/<int:task_id>/teachers/precomputed/",
+        views.TaskTeacherOutputsUploadApi.as_view(),
+        name="api-task-teacher-outputs",
+    ),
     path("tasks/<int:task_id>/jobs/", views.TaskJobListStartApi.as_view(), name="api-task-jobs"),
     path("tasks/<int:task_id>/fine-tune/", distillation.TaskFinetuneApi.as_view(), name="api-task-finetune"),
     path("tasks/<int:task_id>/students/", distillation.TaskStudentListDistillApi.as_view(), name="api-task-students"),

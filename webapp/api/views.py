@@ -15,6 +15,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from webapp.accounts.models import Role, Team
 from webapp.accounts.selectors import require_role, teams_for_user
@@ -26,6 +27,7 @@ from webapp.api.serializers import (
     TaskCreateSerializer,
     TaskFilterSerializer,
     TaskSerializer,
+    TeacherOutputsUploadSerializer,
     TeacherRegisterSerializer,
     TeacherSerializer,
     TeamSerializer,
@@ -42,7 +44,7 @@ from webapp.registry.selectors import (
     teacher_get_for_user,
     teachers_visible_to,
 )
-from webapp.registry.services import dataset_upload, task_create, teacher_register
+from webapp.registry.services import dataset_upload, task_create, teacher_register, teacher_upload_outputs
 
 
 def _validated(serializer_class: type[serializers.Serializer], data: Any, **context: Any) -> dict[str, Any]:
@@ -153,6 +155,27 @@ class TaskTeacherListRegisterApi(TaskScopedMixin, generics.ListAPIView):
         task = self.require_member()
         fields = _validated(TeacherRegisterSerializer, request.data)
         teacher = teacher_register(task=task, user=request.user, **fields)
+        return Response(TeacherSerializer(teacher).data, status=status.HTTP_201_CREATED)
+
+
+class TaskTeacherOutputsUploadApi(TaskScopedMixin, APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        summary="Register a teacher from its precomputed outputs (multipart JSONL)",
+        request=TeacherOutputsUploadSerializer,
+        responses={201: TeacherSerializer},
+    )
+    def post(self, request: Request, task_id: int) -> Response:
+        task = self.require_member()
+        fields = _validated(TeacherOutputsUploadSerializer, request.data)
+        upload = fields.pop("file")
+        try:
+            teacher = teacher_upload_outputs(task=task, user=request.user, file=upload, filename=upload.name, **fields)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                raise
+            raise serializers.ValidationError({"file": exc.messages}) from exc
         return Response(TeacherSerializer(teacher).data, status=status.HTTP_201_CREATED)
 
 

@@ -41,7 +41,7 @@ class FinetuneForm(_TaskScoped):
 
     def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
         super().__init__(*args, task=task, **kwargs)
-        teachers = task.teachers.all()
+        teachers = task.teachers.exclude(backend=Teacher.Backend.PRECOMPUTED)  # no weights to tune
         self.fields["teacher"].queryset = teachers  # type: ignore[attr-defined]
         self.fields["teacher"].initial = teachers.filter(origin=Teacher.Origin.REGISTERED).first()
         self.order_fields(["teacher", "train", "validation"])

@@ -106,6 +106,8 @@ def finetune_start(
     options: TrainingOptions,
 ) -> Job:
     _check_request(task, user, teacher, train, validation, options)
+    if teacher.is_precomputed:
+        raise ValidationError(f"Teacher '{teacher}' is uploaded outputs: there are no weights to fine-tune.")
     params = {
         "teacher_id": teacher.pk,
         "train_dataset_id": train.pk,
@@ -120,6 +122,8 @@ def cache_outputs_start(*, task: Task, teacher: Teacher, datasets: list[Dataset]
         raise ValidationError("The teacher and the datasets must belong to this task.")
     if not datasets:
         raise ValidationError("Choose at least one dataset.")
+    if teacher.is_precomputed:
+        raise ValidationError(f"Teacher '{teacher}' is uploaded outputs: they are stored already.")
     params = {"teacher_id": teacher.pk, "dataset_ids": [d.pk for d in datasets]}
     return job_enqueue(task=task, kind=Job.Kind.CACHE_TEACHER_OUTPUTS, params=params, user=user, queue=Job.Queue.GPU)
 
@@ -139,6 +143,11 @@ def _distill_params(
         )
     if spec.construction not in Student.Construction.values or spec.construction == Student.Construction.QUANTIZED:
         raise ValidationError(f"Unknown student construction '{spec.construction}'.")
+    if teacher.is_precomputed and spec.construction != Student.Construction.PRETRAINED:
+        raise ValidationError(
+            f"Teacher '{teacher}' is uploaded outputs with no weights to truncate or shrink: "
+            "distil into another pretrained model (construction 'pretrained')."
+        )
     if not 0 <= spec.alpha <= 1 or not 0 < spec.temperature <= 50:
         raise ValidationError("α must be between 0 and 1 and the temperature between 0 and 50.")
     if spec.construction == Student.Construction.PRETRAINED:

@@ -41,6 +41,8 @@ def profile_job_start(
 ) -> Job:
     if dataset.task_id != task.pk or teacher.task_id != task.pk:
         raise ValidationError("The dataset and the teacher must belong to this task.")
+    if teacher.is_precomputed:
+        raise ValidationError(f"Teacher '{teacher}' is uploaded outputs with no tokenizer: profile with a model.")
     length = max_length or teacher.max_length
     if not 8 <= length <= 8192:
         raise ValidationError("max_length must be between 8 and 8192 tokens.")

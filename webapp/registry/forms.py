@@ -47,7 +47,21 @@ class DatasetUploadForm(forms.Form):
     )
 
 
-class TeacherForm(forms.Form):
+class TeacherCostFields(forms.Form):
+    """What running the teacher costs: the ROI compares the student against it."""
+
+    cost_mode = forms.ChoiceField(choices=Teacher.CostMode.choices, initial=Teacher.CostMode.API)
+    price_input_per_m = forms.DecimalField(min_value=0, initial=0, label="$ / 1M input tokens", required=False)
+    price_output_per_m = forms.DecimalField(min_value=0, initial=0, label="$ / 1M output tokens", required=False)
+    gpu_hour_price = forms.DecimalField(min_value=0, initial=0, label="GPU $ / hour", required=False)
+    gpu_count = forms.IntegerField(min_value=1, initial=1, label="GPUs")
+
+    def service_kwargs(self) -> dict[str, object]:
+        """The cleaned fields with blank prices as 0, for the service."""
+        return {k: (v if v is not None else 0) for k, v in self.cleaned_data.items() if k != "file"}
+
+
+class TeacherForm(TeacherCostFields):
     name = forms.CharField(max_length=120, required=False, help_text="Defaults to the model's name.")
     model_ref = forms.CharField(
         max_length=500,
@@ -56,23 +70,32 @@ class TeacherForm(forms.Form):
         help_text="A preset name, a folder under MODEL_ROOT, or a Hugging Face id already in the local cache.",
     )
     max_length = forms.IntegerField(min_value=8, max_value=8192, initial=128, label="Max tokens")
-    cost_mode = forms.ChoiceField(choices=Teacher.CostMode.choices, initial=Teacher.CostMode.API)
-    price_input_per_m = forms.DecimalField(min_value=0, initial=0, label="$ / 1M input tokens", required=False)
-    price_output_per_m = forms.DecimalField(min_value=0, initial=0, label="$ / 1M output tokens", required=False)
-    gpu_hour_price = forms.DecimalField(min_value=0, initial=0, label="GPU $ / hour", required=False)
-    gpu_count = forms.IntegerField(min_value=1, initial=1, label="GPUs")
 
     presets = PRESETS
+
+
+class TeacherOutputsForm(TeacherCostFields):
+    name = forms.CharField(max_length=120, required=False, help_text="Defaults to the file name.")
+    file = forms.FileField(
+        allow_empty_file=True,
+        label="Teacher outputs (JSONL)",
+        help_text='One line per text: {"text": ..., "label": ..., "probs": [...]} or "logits" instead of '
+        '"probs"; a list in the task\'s label order, or an object {label: score}.',
+    )
 
 
 class LabelsForm(forms.Form):
     labels = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), help_text="One label a line.")
 
 
+def dataset_choice_label(dataset: Dataset) -> str:
+    synthetic = " — synthetic data" if dataset.synthetic else ""
+    return f"{dataset} ({dataset.get_role_display()}, {dataset.row_count} rows){synthetic}"
+
+
 class DatasetChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Dataset) -> str:  # type: ignore[override]
-        synthetic = " — synthetic data" if obj.synthetic else ""
-        return f"{obj} ({obj.get_role_display()}, {obj.row_count} rows){synthetic}"
+        return dataset_choice_label(obj)
 
 
 class ProfileJobForm(forms.Form):
@@ -84,7 +107,7 @@ class ProfileJobForm(forms.Form):
 
     def __init__(self, *args: object, task: Task, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        datasets, teachers = task.datasets.all(), task.teachers.all()
+        datasets, teachers = task.datasets.all(), task.teachers.exclude(backend=Teacher.Backend.PRECOMPUTED)
         self.fields["dataset"].queryset = datasets  # type: ignore[attr-defined]
         self.fields["teacher"].queryset = teachers  # type: ignore[attr-defined]
         # Sensible defaults: the newest training set and the first teacher.

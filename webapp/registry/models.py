@@ -102,6 +102,7 @@ class Teacher(models.Model):
 
     class Backend(models.TextChoices):
         HF = "hf", "Hugging Face transformers (local)"
+        PRECOMPUTED = "precomputed", "Precomputed outputs (uploaded)"
 
     class Origin(models.TextChoices):
         REGISTERED = "registered", "Registered"
@@ -128,6 +129,8 @@ class Teacher(models.Model):
     base = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="fine_tunes")
     source_job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     metrics = models.JSONField(default=dict, blank=True)
+    # A precomputed teacher's uploaded outputs (relative to DATA_DIR); empty for a model Distillery runs.
+    outputs_dir = models.CharField(max_length=500, blank=True, default="")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -137,6 +140,11 @@ class Teacher(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_precomputed(self) -> bool:
+        """Its outputs were uploaded: there are no weights to run, truncate or fine-tune."""
+        return self.backend == self.Backend.PRECOMPUTED
 
     @property
     def has_task_head(self) -> bool:

@@ -21,6 +21,7 @@ from webapp.accounts.selectors import require_role
 from webapp.registry.dataset_stats import compute_stats
 from webapp.registry.models import Dataset, Task, Teacher
 from webapp.registry.parsing import DatasetFormatError, ParsedDataset, ParsedRow, parse_dataset
+from webapp.registry.precomputed import parse_teacher_outputs, save_outputs
 from workers.ml.model_source import ModelSourceError, resolve_model_ref
 
 TASK_FIELDS = (
@@ -256,21 +257,89 @@ def teacher_register(
         resolved = resolve_model_ref(model_ref, model_root=Path(settings.MODEL_ROOT))
     except ModelSourceError as exc:
         raise ValidationError({"model_ref": str(exc)}) from exc
-    name = name.strip() or resolved.label
-    if Teacher.objects.filter(task=task, name__iexact=name).exists():
-        raise ValidationError({"name": f"This task already has a teacher named '{name}'."})
     teacher = Teacher(
         task=task,
-        name=name[:120],
+        name=_unique_teacher_name(task, name.strip() or resolved.label),
         model_ref=resolved.ref,
         max_length=max_length,
-        cost_mode=cost_mode,
-        price_input_per_m=Decimal(str(price_input_per_m)),
-        price_output_per_m=Decimal(str(price_output_per_m)),
-        gpu_hour_price=Decimal(str(gpu_hour_price)),
-        gpu_count=gpu_count,
+        **_cost_fields(cost_mode, price_input_per_m, price_output_per_m, gpu_hour_price, gpu_count),
         created_by=user,
     )
     teacher.full_clean(exclude=["task", "created_by"])
     teacher.save()
     return teacher
+
+
+def teacher_upload_outputs(
+    *,
+    task: Task,
+    user: AbstractBaseUser,
+    name: str,
+    file: IO[bytes],
+    filename: str,
+    cost_mode: str = Teacher.CostMode.API,
+    price_input_per_m: Decimal | float = 0,
+    price_output_per_m: Decimal | float = 0,
+    gpu_hour_price: Decimal | float = 0,
+    gpu_count: int = 1,
+) -> Teacher:
+    """Register a teacher from its uploaded outputs (JSONL: text, label, probs or logits over the task's
+    labels). Students distil from them as from cached logits; nothing is stored if the file is refused."""
+    require_role(user=user, team=task.team, role=Role.MEMBER)
+    if getattr(file, "over_cap", False) or (getattr(file, "size", 0) or 0) > settings.MAX_UPLOAD_BYTES:
+        raise ValidationError(_too_large_message(filename, getattr(file, "size", 0)))
+    data = file.read(settings.MAX_UPLOAD_BYTES + 1)
+    if len(data) > settings.MAX_UPLOAD_BYTES:
+        raise ValidationError(_too_large_message(filename, len(data)))
+    task.refresh_from_db(fields=["labels"])  # a caller's copy may predate the upload that set them
+    labels = list(task.labels)
+    try:
+        outputs = parse_teacher_outputs(data, filename=filename, labels=labels)
+    except DatasetFormatError as exc:
+        raise ValidationError(str(exc)) from exc
+    folder = Path("teacher_outputs") / "uploaded" / str(task.pk) / uuid.uuid4().hex
+    teacher = Teacher(
+        task=task,
+        name=_unique_teacher_name(task, name.strip() or Path(filename).stem),
+        backend=Teacher.Backend.PRECOMPUTED,
+        model_ref=Path(filename).name[:500],
+        labels=labels,
+        outputs_dir=str(folder),
+        metrics={
+            "rows": len(outputs.texts),
+            "uploaded_kind": outputs.kind,
+            "agreement_with_labels": outputs.agreement_with_labels(labels),
+        },
+        **_cost_fields(cost_mode, price_input_per_m, price_output_per_m, gpu_hour_price, gpu_count),
+        created_by=user,
+    )
+    teacher.full_clean(exclude=["task", "created_by"])
+    save_outputs(settings.DATA_DIR / folder, outputs, labels=labels)
+    try:
+        teacher.save()
+    except BaseException:
+        shutil.rmtree(settings.DATA_DIR / folder, ignore_errors=True)
+        raise
+    return teacher
+
+
+def _unique_teacher_name(task: Task, name: str) -> str:
+    if Teacher.objects.filter(task=task, name__iexact=name).exists():
+        raise ValidationError({"name": f"This task already has a teacher named '{name}'."})
+    return name[:120]
+
+
+def _cost_fields(
+    cost_mode: str,
+    price_input_per_m: Decimal | float,
+    price_output_per_m: Decimal | float,
+    gpu_hour_price: Decimal | float,
+    gpu_count: int,
+) -> dict[str, Any]:
+    return {
+        "cost_mode": cost_mode,
+        "price_input_per_m": Decimal(str(price_input_per_m)),
+        "price_output_per_m": Decimal(str(price_output_per_m)),
+        "gpu_hour_price": Decimal(str(gpu_hour_price)),
+        "gpu_count": gpu_count,
+    }

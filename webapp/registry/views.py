@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from webapp.accounts.middleware import SESSION_KEY
 from webapp.accounts.models import Role
@@ -12,7 +13,7 @@ from webapp.accounts.selectors import require_role, role_for
 from webapp.distillation.forms import FinetuneForm
 from webapp.jobs.selectors import jobs_of_task
 from webapp.registry import charts
-from webapp.registry.forms import DatasetUploadForm, LabelsForm, TaskForm, TeacherForm
+from webapp.registry.forms import DatasetUploadForm, LabelsForm, TaskForm, TeacherForm, TeacherOutputsForm
 from webapp.registry.models import Dataset, Task
 from webapp.registry.selectors import (
     dataset_get_for_user,
@@ -21,7 +22,14 @@ from webapp.registry.selectors import (
     task_get_for_user,
     tasks_of_team,
 )
-from webapp.registry.services import dataset_upload, task_create, task_labels_set, task_update, teacher_register
+from webapp.registry.services import (
+    dataset_upload,
+    task_create,
+    task_labels_set,
+    task_update,
+    teacher_register,
+    teacher_upload_outputs,
+)
 
 
 def task_context(request: HttpRequest, task: Task, tab: str) -> dict[str, object]:
@@ -168,9 +176,8 @@ def teacher_list(request: HttpRequest, task_id: int) -> HttpResponse:
     if request.method == "POST":
         require_role(user=request.user, team=task.team, role=Role.MEMBER)
         if form.is_valid():
-            data = {k: (v if v is not None else 0) for k, v in form.cleaned_data.items()}
             try:
-                teacher = teacher_register(task=task, user=request.user, **data)
+                teacher = teacher_register(task=task, user=request.user, **form.service_kwargs())
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -179,17 +186,41 @@ def teacher_list(request: HttpRequest, task_id: int) -> HttpResponse:
     return teacher_page(request, task, form=form)
 
 
+@login_required
+@require_POST
+def teacher_outputs_upload(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    require_role(user=request.user, team=task.team, role=Role.MEMBER)
+    form = TeacherOutputsForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            teacher = teacher_upload_outputs(
+                task=task, user=request.user, file=upload, filename=upload.name, **form.service_kwargs()
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Teacher {teacher} registered from {teacher.metrics['rows']} uploaded outputs.")
+            return redirect("teacher-list", task_id=task.pk)
+    return teacher_page(request, task, outputs_form=form)
+
+
 def teacher_page(
-    request: HttpRequest, task: Task, *, form: TeacherForm | None = None, finetune_form: FinetuneForm | None = None
+    request: HttpRequest,
+    task: Task,
+    *,
+    form: TeacherForm | None = None,
+    finetune_form: FinetuneForm | None = None,
+    outputs_form: TeacherOutputsForm | None = None,
 ) -> HttpResponse:
-    """The Teachers tab: registered and fine-tuned teachers, the register form and the fine-tune form."""
-    form = form or TeacherForm()
-    finetune_form = finetune_form or FinetuneForm(task=task)
-    context = task_context(request, task, "teachers") | {
-        "teachers": task.teachers.select_related("base", "source_job"),
-        "form": form,
-        "finetune_form": finetune_form,
+    """The Teachers tab: registered, fine-tuned and uploaded teachers, and the forms that add them."""
+    forms = {
+        "form": form or TeacherForm(),
+        "finetune_form": finetune_form or FinetuneForm(task=task),
+        "outputs_form": outputs_form or TeacherOutputsForm(),
     }
-    return render(
-        request, "registry/teacher_list.html", context, status=400 if form.errors or finetune_form.errors else 200
-    )
+    context = task_context(request, task, "teachers") | forms
+    context["teachers"] = task.teachers.select_related("base", "source_job")
+    invalid = any(f.errors for f in forms.values())
+    return render(request, "registry/teacher_list.html", context, status=400 if invalid else 200)

@@ -9,7 +9,7 @@ from django.db import transaction
 from webapp.jobs.models import Job
 from webapp.registry.models import Student
 from workers.errors import JobFailed
-from workers.handlers.base import Outcome, load_teacher
+from workers.handlers.base import Outcome, load_teacher_row, teacher_model
 from workers.handlers.teacher_outputs import teacher_logits_for
 from workers.handlers.training import (
     checkpoint_path,
@@ -37,7 +37,9 @@ def distill_student(job: Job, reporter: JobReporter) -> Outcome:
 
     params = job.params
     # Inputs: a teacher whose head predicts the task's labels, and the rows to distil on.
-    teacher, source = load_teacher(params["teacher_id"], task_id=job.task_id)
+    teacher = load_teacher_row(params["teacher_id"], task_id=job.task_id)
+    # An uploaded (precomputed) teacher has no weights: only a pretrained student can learn from it.
+    teacher_path = None if teacher.is_precomputed else teacher_model(teacher).path
     labels = task_labels(job.task)
     if list(teacher.labels) != labels:
         raise JobFailed(
@@ -48,13 +50,13 @@ def distill_student(job: Job, reporter: JobReporter) -> Outcome:
     train_rows, val_rows, val_note = data.train, data.val, data.note
     max_length = int(params.get("max_length") or teacher.max_length)
     device = pick_device()
-    teacher_tokenizer = load_tokenizer(source.path)
+    teacher_tokenizer = load_tokenizer(teacher_path) if teacher_path else None
 
     # Soft labels: the teacher's logits over the training set (cached once, reused by every student).
     logits = teacher_logits_for(
         job,
         teacher,
-        source.path,
+        teacher_path,
         data.train_set,
         tokenizer=teacher_tokenizer,
         max_length=max_length,
@@ -64,7 +66,7 @@ def distill_student(job: Job, reporter: JobReporter) -> Outcome:
     logits = logits[torch.tensor(train_rows.positions)]  # the rows training uses, in its order
 
     # The student, and the tokenizer it reads with (KD over the label space needs no shared vocabulary).
-    student, tokenizer, description = _build_student(params, source.path, teacher_tokenizer, labels)
+    student, tokenizer, description = _build_student(params, teacher_path, teacher_tokenizer, labels)
     student_params, teacher_params = count_parameters(student), int(teacher.metrics.get("parameters") or 0)
     if teacher_params and student_params > teacher_params:
         reporter.log(
@@ -143,12 +145,14 @@ def distill_student(job: Job, reporter: JobReporter) -> Outcome:
 
 
 def _build_student(
-    params: dict[str, Any], teacher_path: Path, teacher_tokenizer: Any, labels: list[str]
+    params: dict[str, Any], teacher_path: Path | None, teacher_tokenizer: Any, labels: list[str]
 ) -> tuple[Any, Any, str]:
     from workers.ml.students import layer_plan, load_classifier, scratch_student, truncated_student
     from workers.ml.tokenizer_profile import load_tokenizer
 
     construction = params["construction"]
+    if teacher_path is None and construction != Construction.PRETRAINED:
+        raise JobFailed("A teacher given as uploaded outputs has no weights to copy: distil a pretrained student.")
     if construction == Construction.TRUNCATED:
         teacher_model = load_classifier(teacher_path)
         total = int(teacher_model.config.num_hidden_layers)

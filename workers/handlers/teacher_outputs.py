@@ -10,6 +10,7 @@ from django.db.models import F
 from webapp.jobs.models import Job
 from webapp.registry.models import Dataset, Teacher, TeacherOutputs
 from webapp.registry.selectors import dataset_rows
+from workers.errors import JobFailed
 from workers.handlers.base import Outcome, load_dataset, load_teacher
 from workers.reporter import JobReporter
 
@@ -21,19 +22,23 @@ if TYPE_CHECKING:
 def teacher_logits_for(
     job: Job,
     teacher: Teacher,
-    teacher_path: Path,
+    teacher_path: Path | None,
     dataset: Dataset,
     *,
-    tokenizer: "PreTrainedTokenizerBase",
+    tokenizer: "PreTrainedTokenizerBase | None",
     max_length: int,
     device: "torch.device",
     reporter: JobReporter,
 ) -> "torch.Tensor":
-    """The teacher's logits over `dataset` in row order, from the cache or computed (and cached) now."""
+    """The teacher's logits over `dataset` in row order: uploaded, cached, or computed (and cached) now."""
     from workers.ml.data import encode
     from workers.ml.students import load_classifier
     from workers.ml.teacher_outputs import compute_logits, load_logits, save_logits
 
+    if teacher.is_precomputed:
+        return uploaded_logits_for(teacher, dataset, reporter=reporter)
+    if teacher_path is None or tokenizer is None:
+        raise JobFailed(f"Teacher '{teacher}' has no model to run.")
     cached = TeacherOutputs.objects.filter(
         teacher=teacher, dataset_sha256=dataset.sha256, max_length=max_length
     ).first()
@@ -78,6 +83,27 @@ def teacher_logits_for(
     except IntegrityError:
         pass  # another job cached the same outputs at the same moment: theirs is as good
     return outputs.logits
+
+
+def uploaded_logits_for(teacher: Teacher, dataset: Dataset, *, reporter: JobReporter) -> "torch.Tensor":
+    """A precomputed teacher's logits for each row of `dataset`, matched by text."""
+    import torch
+
+    from webapp.registry.precomputed import logits_for_texts
+
+    texts = [row["text"] for row in dataset_rows(dataset)]
+    folder = Path(settings.DATA_DIR) / teacher.outputs_dir
+    if not folder.is_dir():
+        raise JobFailed(f"The uploaded outputs of teacher '{teacher}' are missing from {folder}.")
+    logits, missing = logits_for_texts(folder, texts)
+    if missing:
+        first = texts[missing[0]]
+        raise JobFailed(
+            f"Teacher '{teacher}' has no uploaded outputs for {len(missing)} of the {len(texts)} rows of "
+            f"'{dataset}' (the first: {first[:80]!r}). Upload outputs that cover every text of the set."
+        )
+    reporter.log(f"teacher outputs for '{dataset}' taken from the upload ({len(texts)} rows matched by text)")
+    return torch.from_numpy(logits)
 
 
 def cache_teacher_outputs(job: Job, reporter: JobReporter) -> Outcome:
