@@ -88,6 +88,12 @@ def main() -> None:
         default=None,
         help="reuse the fine-tuned teacher saved here by an earlier run (training is seeded, so it is the same)",
     )
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        default=None,
+        help="save each KD student here (student-<k>L/), for bench/eval_banking77.py to evaluate the same models",
+    )
     parser.add_argument("--quick", action="store_true", help="subset and few epochs: a smoke run, not a result")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "distill_banking77.json")
     args = parser.parse_args()
@@ -184,6 +190,10 @@ def main() -> None:
             if mode == "kd":
                 models[f"student-{k}L"] = student
                 row["parameters"] = count_parameters(student)
+                if args.models_dir:
+                    save_model_artifact(
+                        student, tokenizer, args.models_dir / f"student-{k}L", {"kind": "bench student", "layers": k}
+                    )
         records.append(row)
 
     # Speed: every model timed in interleaved rounds on the same test rows.

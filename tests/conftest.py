@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.factories import TEACHER_REF, TRAIN_CSV, upload
+from tests.factories import TEACHER_REF, TRAIN_CSV, evaluation_of, upload
 from webapp.accounts.models import Membership, Role, Team
 from webapp.jobs.models import Job
 from webapp.jobs.services import profile_job_start
@@ -137,3 +137,11 @@ def student(task: Task, teacher: Teacher) -> Student:
         task=task, teacher=teacher, name="2-layer student", construction=Student.Construction.TRUNCATED, layers=2,
         labels=["banking", "travel"], artifact="./distillery/none",
     )  # fmt: skip
+
+
+@pytest.fixture
+def evaluation(task: Task, teacher: Teacher, dataset: Dataset):
+    """The teacher's evaluation on the 3-row train set: 2 of 3 right (rows: travel, banking, travel)."""
+    teacher.labels = ["banking", "travel"]
+    teacher.save(update_fields=["labels"])
+    return evaluation_of(teacher, dataset, logits=[[0.0, 2.0], [1.5, 0.0], [1.0, 0.0]], targets=[1, 0, 1])

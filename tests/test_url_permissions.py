@@ -18,6 +18,7 @@ KWARG_OBJECTS = {
     "teacher_id": "teacher",
     "job_id": "job",
     "student_id": "student",
+    "evaluation_id": "evaluation",
     "pk": None,  # admin and other framework routes: not ours
 }
 
@@ -50,7 +51,7 @@ def fill(route: str, kwargs: list[str], objects: dict[str, int]) -> str:
 
 
 @pytest.fixture
-def team_a_objects(team, admin, task, dataset, teacher, job, student) -> dict[str, int]:
+def team_a_objects(team, admin, task, dataset, teacher, job, student, evaluation) -> dict[str, int]:
     membership = Membership.objects.get(team=team, user=admin)
     return {
         "team_id": team.pk,
@@ -60,12 +61,22 @@ def team_a_objects(team, admin, task, dataset, teacher, job, student) -> dict[st
         "teacher_id": teacher.pk,
         "job_id": job.pk,
         "student_id": student.pk,
+        "evaluation_id": evaluation.pk,
     }
 
 
 def test_the_walk_covers_every_kind_of_object() -> None:
     covered = {k for _, kwargs in object_routes() for k in kwargs}
-    assert covered == {"team_id", "membership_id", "task_id", "dataset_id", "teacher_id", "job_id", "student_id"}
+    assert covered == {
+        "team_id",
+        "membership_id",
+        "task_id",
+        "dataset_id",
+        "teacher_id",
+        "job_id",
+        "student_id",
+        "evaluation_id",
+    }
     assert len(object_routes()) >= 20  # web pages and API endpoints both
 
 
@@ -101,6 +112,10 @@ def test_a_viewer_cannot_create_or_run_anything(web, viewer, task, dataset, teac
         f"/tasks/{task.pk}/teachers/": {"model_ref": "minilm-l6-offline"},
         f"/tasks/{task.pk}/jobs/": {"dataset": dataset.pk, "teacher": teacher.pk},
         f"/jobs/{job.pk}/cancel/": {},
+        f"/tasks/{task.pk}/teachers/upload-outputs/": {"name": "x"},
+        f"/tasks/{task.pk}/evaluation/start/": {"models": [f"teacher:{teacher.pk}"], "datasets": [dataset.pk]},
+        f"/tasks/{task.pk}/evaluation/probe/": {"dataset": dataset.pk},
+        f"/tasks/{task.pk}/evaluation/import/": {},
     }
     for path, data in attempts.items():
         assert client.post(path, data).status_code == 403, path

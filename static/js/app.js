@@ -267,6 +267,9 @@
       // A list of one sweep's children ignores the task's other jobs.
       const parent = this.root.dataset.parentId;
       if (parent && String(job.parent_id) !== parent) return;
+      // A list of some kinds of job (e.g. the Evaluation tab's) ignores the others.
+      const kinds = this.root.dataset.kinds;
+      if (kinds && !kinds.split(" ").includes(job.kind)) return;
       if (this.isList) {
         container = this.root.querySelector(`tr[data-job-id="${CSS.escape(String(job.id))}"]`);
         // A job we have no row for: the server renders rows best, so reload.
@@ -350,6 +353,17 @@
 
   /* ------------------------------------------------------------- confirm --
      Capture phase, so a "No" stops the click before htmx or the form sees it. */
+  /* Evidence that a finished job changes ([data-refresh-on-finish="kind ..."]) is fetched again and
+     swapped in place: the page updates without a reload, and its charts are drawn again. */
+  function onJobFinished(ev) {
+    const job = ev.detail;
+    if (job.status !== "succeeded" || !window.htmx) return;
+    for (const el of document.querySelectorAll("[data-refresh-on-finish][id]")) {
+      if (!el.dataset.refreshOnFinish.split(" ").includes(job.kind)) continue;
+      window.htmx.ajax("GET", location.pathname + location.search, { target: `#${el.id}`, select: `#${el.id}`, swap: "outerHTML" });
+    }
+  }
+
   function onConfirmClick(ev) {
     const button = ev.target.closest("button[data-confirm]");
     if (button && !window.confirm(button.dataset.confirm || "Are you sure?")) {
@@ -403,6 +417,7 @@
   }
 
   document.addEventListener("click", onConfirmClick, true);
+  document.addEventListener("job:finished", onJobFinished);
   document.addEventListener("submit", onUploadSubmit);
   document.addEventListener("htmx:afterSwap", () => { pruneLive(); init(); });
   // Free Plotly's resize listeners when htmx removes a chart.

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from webapp.accounts import views as accounts
 from webapp.distillation import views as distillation
+from webapp.evaluation import views as evaluation
 from webapp.jobs import views as jobs
 from webapp.registry import views as registry
 
@@ -29,8 +30,24 @@ urlpatterns = [
     path("tasks/<int:task_id>/data/", registry.dataset_list, name="dataset-list"),
     path("tasks/<int:task_id>/teachers/", registry.teacher_list, name="teacher-list"),
     path("tasks/<int:task_id>/teachers/fine-tune/", distillation.finetune, name="teacher-finetune"),
+    path(
+        "tasks/<int:task_id>/teachers/upload-outputs/", registry.teacher_outputs_upload, name="teacher-outputs-upload"
+    ),
     path("tasks/<int:task_id>/students/", distillation.student_list, name="student-list"),
     path("tasks/<int:task_id>/jobs/", jobs.job_list, name="job-list"),
+    path("tasks/<int:task_id>/evaluation/", evaluation.evaluation_overview, name="evaluation-overview"),
+    path("tasks/<int:task_id>/evaluation/start/", evaluation.evaluation_start, name="evaluation-start"),
+    path("tasks/<int:task_id>/evaluation/probe/", evaluation.robustness_probe, name="robustness-probe"),
+    path("tasks/<int:task_id>/evaluation/import/", evaluation.external_import, name="external-import"),
+    path(
+        "tasks/<int:task_id>/evaluation/calibration/", evaluation.evaluation_calibration, name="evaluation-calibration"
+    ),
+    path("evaluations/<int:evaluation_id>/", evaluation.evaluation_detail, name="evaluation-detail"),
+    path(
+        "evaluations/<int:evaluation_id>/predictions.jsonl",
+        evaluation.evaluation_predictions,
+        name="evaluation-predictions",
+    ),
     path("datasets/<int:dataset_id>/", registry.dataset_detail, name="dataset-detail"),
     path("students/<int:student_id>/quantize/", distillation.quantize, name="student-quantize"),
     path("jobs/<int:job_id>/", jobs.job_detail, name="job-detail"),

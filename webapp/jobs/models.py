@@ -17,9 +17,10 @@ class Job(models.Model):
         DISTILL_STUDENT = "distill_student", "Distil student"
         SWEEP = "sweep", "Distil a sweep of student sizes"
         QUANTIZE_STUDENT = "quantize_student", "Quantize student (int8)"
+        EVALUATE = "evaluate", "Evaluate a model"
 
-    # Kinds that train and therefore want the accelerator.
-    GPU_KINDS = (Kind.FINETUNE_TEACHER, Kind.CACHE_TEACHER_OUTPUTS, Kind.DISTILL_STUDENT)
+    # Kinds that run models and therefore want the accelerator (an evaluation times the model on it).
+    GPU_KINDS = (Kind.FINETUNE_TEACHER, Kind.CACHE_TEACHER_OUTPUTS, Kind.DISTILL_STUDENT, Kind.EVALUATE)
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

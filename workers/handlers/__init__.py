@@ -5,6 +5,7 @@ from collections.abc import Callable
 from webapp.jobs.models import Job
 from workers.handlers.base import Outcome
 from workers.handlers.distill import distill_student
+from workers.handlers.evaluate import evaluate_model
 from workers.handlers.finetune import finetune_teacher
 from workers.handlers.profile import profile_dataset
 from workers.handlers.quantize import quantize_student
@@ -17,4 +18,5 @@ HANDLERS: dict[str, Callable[[Job, JobReporter], Outcome]] = {
     Job.Kind.CACHE_TEACHER_OUTPUTS: cache_teacher_outputs,
     Job.Kind.DISTILL_STUDENT: distill_student,
     Job.Kind.QUANTIZE_STUDENT: quantize_student,
+    Job.Kind.EVALUATE: evaluate_model,
 }

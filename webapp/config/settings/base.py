@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "webapp.registry",
     "webapp.jobs",
     "webapp.distillation",
+    "webapp.evaluation",
     "webapp.api",
     "webapp.ui",
 ]

@@ -1,0 +1,187 @@
+"""The Evaluation tab: tier benchmarks, calibration, one model's evidence on one dataset, and the forms
+that add evidence (evaluate jobs, robustness probes, imported results)."""
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from webapp.accounts.models import Role
+from webapp.accounts.selectors import require_role
+from webapp.evaluation import charts
+from webapp.evaluation.forms import EvaluateForm, ExternalResultsForm, ProbeForm
+from webapp.evaluation.models import Evaluation
+from webapp.evaluation.selectors import (
+    confusion_examples,
+    evaluation_get_for_user,
+    external_results_of,
+    latest_evaluations,
+)
+from webapp.evaluation.services import evaluate_many, external_results_import, robustness_probe_create
+from webapp.evaluation.tier import tier_table
+from webapp.jobs.models import Job
+from webapp.jobs.selectors import jobs_of_task
+from webapp.registry.models import Dataset, Task
+from webapp.registry.selectors import task_get_for_user
+from webapp.registry.views import task_context
+
+
+@login_required
+def evaluation_overview(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    return _overview(request, task)
+
+
+def _overview(request: HttpRequest, task: Task, **bound_forms: Any) -> HttpResponse:
+    table = tier_table(task, latest_evaluations(task), list(external_results_of(task)))
+    forms = {
+        "evaluate_form": EvaluateForm(task=task),
+        "probe_form": ProbeForm(task=task),
+        "import_form": ExternalResultsForm(),
+    } | bound_forms
+    context = task_context(request, task, "evaluation") | forms
+    context |= {
+        "table": table,
+        "figures": {"quality_latency": charts.quality_latency_figure(table)} if table.primary_points() else {},
+        "eval_jobs": jobs_of_task(task=task).filter(kind=Job.Kind.EVALUATE)[:10],
+    }
+    invalid = any(form.errors for form in bound_forms.values())
+    return render(request, "evaluation/overview.html", context, status=400 if invalid else 200)
+
+
+@login_required
+@require_POST
+def evaluation_start(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    require_role(user=request.user, team=task.team, role=Role.MEMBER)
+    form = EvaluateForm(request.POST, task=task)
+    if form.is_valid():
+        try:
+            jobs = evaluate_many(
+                task=task,
+                user=request.user,
+                models=form.chosen_models(),
+                datasets=list(form.cleaned_data["datasets"]),
+                coverage=form.cleaned_data["coverage"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{len(jobs)} evaluate job(s) queued; the table fills in as they finish.")
+            return redirect("evaluation-overview", task_id=task.pk)
+    return _overview(request, task, evaluate_form=form)
+
+
+@login_required
+@require_POST
+def robustness_probe(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    require_role(user=request.user, team=task.team, role=Role.MEMBER)
+    form = ProbeForm(request.POST, task=task)
+    if form.is_valid():
+        try:
+            probe = robustness_probe_create(dataset=form.cleaned_data["dataset"], user=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Robustness probe '{probe}' stored as an out-of-distribution set.")
+            return redirect("evaluation-overview", task_id=task.pk)
+    return _overview(request, task, probe_form=form)
+
+
+@login_required
+@require_POST
+def external_import(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    require_role(user=request.user, team=task.team, role=Role.MEMBER)
+    form = ExternalResultsForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            stored = external_results_import(
+                task=task,
+                user=request.user,
+                file=upload,
+                filename=upload.name,
+                model_name=form.cleaned_data["model_name"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            models = len({r.model_name for r in stored})
+            messages.success(request, f"Imported {len(stored)} score(s) of {models} model(s) from {upload.name}.")
+            return redirect("evaluation-overview", task_id=task.pk)
+    return _overview(request, task, import_form=form)
+
+
+@login_required
+def evaluation_calibration(request: HttpRequest, task_id: int) -> HttpResponse:
+    """Per dataset, in-distribution and OOD side by side: reliability, confidence when right vs wrong,
+    risk-coverage, for every evaluated model."""
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    by_dataset: dict[str, list[Evaluation]] = {}
+    for evaluation in latest_evaluations(task):
+        by_dataset.setdefault(evaluation.dataset_sha256, []).append(evaluation)
+    order = {Dataset.Role.TEST: 0, Dataset.Role.OOD: 1}
+    sections = []
+    for index, evaluations in enumerate(
+        sorted(by_dataset.values(), key=lambda es: (order.get(es[0].dataset_role, 2), es[0].dataset_name))
+    ):
+        first = evaluations[0]
+        name = f"{first.dataset_name} ({first.get_dataset_role_display()})"
+        sections.append(
+            {
+                "name": name,
+                "evaluations": evaluations,
+                "figures": {
+                    f"reliability-{index}": charts.reliability_figure(evaluations, title=f"Reliability · {name}"),
+                    f"confidence-{index}": charts.confidence_figure(evaluations, title=f"Confidence · {name}"),
+                    f"risk-{index}": charts.risk_coverage_figure(evaluations, title=f"Risk-coverage · {name}"),
+                },
+            }
+        )
+    context = task_context(request, task, "evaluation") | {"sections": sections}
+    return render(request, "evaluation/calibration.html", context)
+
+
+@login_required
+def evaluation_detail(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+    """One model on one dataset: headline figures, worst classes, confusions with example texts, OOD gap."""
+    evaluation = evaluation_get_for_user(user=request.user, evaluation_id=evaluation_id)
+    quality = evaluation.metrics.get("quality") or {}
+    pairs = quality.get("confused_pairs", [])
+    siblings = [
+        e
+        for e in latest_evaluations(evaluation.task)
+        if (e.teacher_id, e.student_id) == (evaluation.teacher_id, evaluation.student_id) and e.pk != evaluation.pk
+    ]
+    in_distribution = next(
+        (e for e in siblings if e.dataset_role == Dataset.Role.TEST and e.accuracy is not None), None
+    )
+    gap = None
+    if evaluation.dataset_role == Dataset.Role.OOD and in_distribution and evaluation.accuracy is not None:
+        gap = {"test": in_distribution, "drop": in_distribution.accuracy - evaluation.accuracy}
+    context = task_context(request, evaluation.task, "evaluation") | {
+        "evaluation": evaluation,
+        "quality": quality,
+        "examples": confusion_examples(evaluation, pairs),
+        "gap": gap,
+        "siblings": siblings,
+    }
+    return render(request, "evaluation/detail.html", context)
+
+
+@login_required
+def evaluation_predictions(request: HttpRequest, evaluation_id: int) -> FileResponse:
+    evaluation = evaluation_get_for_user(user=request.user, evaluation_id=evaluation_id)
+    path = Path(settings.DATA_DIR) / evaluation.predictions_path
+    if not evaluation.predictions_path or not path.is_file():
+        raise Http404("The predictions file is no longer stored.")
+    filename = f"predictions-evaluation-{evaluation.pk}.jsonl"
+    return FileResponse(path.open("rb"), as_attachment=True, filename=filename, content_type="application/jsonl")
