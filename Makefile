@@ -21,4 +21,5 @@ stop:
 
 bench:
 	scripts/install.sh
-	.venv/bin/python bench/distill_banking77.py
+	.venv/bin/python bench/distill_banking77.py --teacher-epochs 10 --student-epochs 8 --alpha 0.5 --teacher-dir var/bench/teacher --models-dir var/bench/students
+	.venv/bin/python bench/eval_banking77.py --teacher-dir var/bench/teacher --models-dir var/bench/students

@@ -113,13 +113,14 @@ def test_a_member_creates_a_task_uploads_data_and_watches_a_job_finish(
     expect(page.get_by_text("rows truncated at 128 tokens")).to_be_visible()
 
 
-def test_a_member_fine_tunes_the_teacher_and_distils_a_sweep_watching_the_curves(
+def test_a_member_fine_tunes_distils_a_sweep_and_evaluates_it_from_the_browser(
     live_stack, django_user_model, page: Page, task, teacher
 ) -> None:
-    """Issue 3's story in small: fine-tune the offline teacher, then a 2-size sweep, all from the browser."""
+    """Issues 3 and 4 in small: fine-tune the offline teacher, distil a 2-size sweep watching the curves, then
+    evaluate all three models and read the tier table, calibration and a student's detail, all in the browser."""
     user = django_user_model.objects.create_user("noor", password=PASSWORD)
     Membership.objects.create(team=task.team, user=user, role=Role.MEMBER)
-    for role, per_intent, seed in (("train", 40, 1), ("validation", 10, 3)):
+    for role, per_intent, seed in (("train", 40, 1), ("validation", 10, 3), ("test", 6, 5)):
         dataset_upload(
             task=task,
             user=user,
@@ -155,3 +156,23 @@ def test_a_member_fine_tunes_the_teacher_and_distils_a_sweep_watching_the_curves
     page.click("nav.tabs >> text=Students")
     expect(page.locator("table tbody tr")).to_have_count(2)
     expect(page.get_by_text("Layer-truncated copy of the teacher").first).to_be_visible()
+
+    # Issue 4 in small: evaluate the teacher and both students; the tier table fills in without a reload.
+    page.click("nav.tabs >> text=Evaluation")
+    page.click("text=Start evaluating")
+    expect(page.locator("tbody[data-kinds] tr")).to_have_count(3)
+    page.evaluate("window.notReloaded = true")
+    expect(page.locator("#tier-table tbody tr")).to_have_count(3, timeout=300_000)
+    expect(page.locator("#tier-table tbody tr[data-kind=teacher]")).to_have_count(1)
+    assert page.evaluate("window.notReloaded === true"), "the page reloaded instead of updating in place"
+    chart = page.locator("#chart-quality_latency")
+    expect(chart).to_be_attached()
+    page.wait_for_function("document.querySelector('#chart-quality_latency')?.data?.length >= 3")
+    expect(page.locator("#tier-table")).to_contain_text("of teacher")
+
+    # Calibration and a student's detail page open from there.
+    page.click("text=Calibration: reliability, confidence, risk-coverage")
+    page.wait_for_function("document.querySelector('#chart-reliability-0')?.data?.length > 1")
+    page.go_back()
+    page.locator("#tier-table tbody tr[data-kind=student] td a").first.click()
+    expect(page.get_by_text("Worst classes")).to_be_visible()

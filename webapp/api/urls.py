@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from webapp.api import distillation, views
+from webapp.api import distillation, evaluation, views
 
 # Names start with "api-": the web pages already use "task-detail", "job-detail" and so on.
 urlpatterns = [
@@ -19,6 +19,15 @@ urlpatterns = [
     path("tasks/<int:task_id>/jobs/", views.TaskJobListStartApi.as_view(), name="api-task-jobs"),
     path("tasks/<int:task_id>/fine-tune/", distillation.TaskFinetuneApi.as_view(), name="api-task-finetune"),
     path("tasks/<int:task_id>/students/", distillation.TaskStudentListDistillApi.as_view(), name="api-task-students"),
+    path(
+        "tasks/<int:task_id>/evaluations/", evaluation.TaskEvaluationListStartApi.as_view(), name="api-task-evaluations"
+    ),
+    path(
+        "tasks/<int:task_id>/external-results/",
+        evaluation.TaskExternalResultsApi.as_view(),
+        name="api-task-external-results",
+    ),
+    path("evaluations/<int:evaluation_id>/", evaluation.EvaluationDetailApi.as_view(), name="api-evaluation-detail"),
     path("students/<int:student_id>/", distillation.StudentDetailApi.as_view(), name="api-student-detail"),
     path("datasets/<int:dataset_id>/", views.DatasetDetailApi.as_view(), name="api-dataset-detail"),
     path("teachers/<int:teacher_id>/", views.TeacherDetailApi.as_view(), name="api-teacher-detail"),

@@ -149,6 +149,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Tasks, datasets, teachers and jobs, with the same permissions as the web pages.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Datasets and evaluations both carry a dataset role: one enum in the schema, one name.
+    "ENUM_NAME_OVERRIDES": {"DatasetRoleEnum": "webapp.registry.models.Dataset.Role"},
 }
 
 LOGGING = {
