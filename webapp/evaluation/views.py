@@ -146,8 +146,28 @@ def evaluation_calibration(request: HttpRequest, task_id: int) -> HttpResponse:
                 },
             }
         )
-    context = task_context(request, task, "evaluation") | {"sections": sections}
+    context = task_context(request, task, "evaluation") | {
+        "sections": sections,
+        "side_by_side": _side_by_side([section["evaluations"] for section in sections]),
+    }
     return render(request, "evaluation/calibration.html", context)
+
+
+def _side_by_side(columns: list[list[Evaluation]]) -> dict[str, Any]:
+    """Each model's evaluation per dataset column, so in-distribution and OOD read across one row."""
+    names: dict[tuple[int | None, int | None], str] = {}
+    cells: dict[tuple[int | None, int | None], list[Evaluation | None]] = {}
+    for index, evaluations in enumerate(columns):
+        for evaluation in evaluations:
+            key = (evaluation.teacher_id, evaluation.student_id)
+            names[key] = str(evaluation.model)
+            cells.setdefault(key, [None] * len(columns))[index] = evaluation
+    return {
+        "datasets": [f"{es[0].dataset_name}" for es in columns],
+        "rows": [
+            {"name": names[key], "cells": cells[key]} for key in sorted(cells, key=lambda k: (k[0] is None, names[k]))
+        ],
+    }
 
 
 @login_required

@@ -120,6 +120,23 @@ class _Progress:
         return report
 
 
+class _LogsOnly:
+    """Passes a side computation's log lines and stop checks through, but not its progress: the job's bar
+    counts the evaluated model's rows, and must not jump back while the teacher runs for comparison."""
+
+    def __init__(self, reporter: JobReporter) -> None:
+        self.reporter = reporter
+
+    def report(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def log(self, line: str) -> None:
+        self.reporter.log(line)
+
+    def should_stop(self) -> bool:
+        return self.reporter.should_stop()
+
+
 def _load(job: Job, device: "torch.device") -> LoadedModel:
     from workers.ml.quantize import load_quantized
     from workers.ml.students import load_classifier
@@ -218,7 +235,7 @@ def _teacher_logits(
             tokenizer=load_tokenizer(path) if path else None,
             max_length=teacher.max_length,
             device=device,
-            reporter=reporter,
+            reporter=_LogsOnly(reporter),  # type: ignore[arg-type]
         )
     except JobFailed as exc:  # e.g. the upload does not cover this set: the evaluation stands without it
         reporter.log(f"no teacher comparison on '{dataset}': {exc}")
