@@ -11,13 +11,14 @@ from django.conf import settings
 from django.db import transaction
 
 from tests.e2e.conftest import SMALL
-from tests.e2e.helpers import wait_for
+from tests.e2e.helpers import upload_teacher, wait_for
 from webapp.distillation.services import StudentSpec, distill_start
 from webapp.evaluation.models import Evaluation
 from webapp.evaluation.services import evaluate_many, robustness_probe_create
 from webapp.jobs.models import Job
 from webapp.registry.demo_data import demo_jsonl
 from webapp.registry.models import Dataset, Student
+from webapp.registry.selectors import dataset_rows
 from webapp.registry.services import dataset_upload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -82,13 +83,30 @@ def test_a_teacher_and_its_student_are_evaluated_in_and_out_of_distribution(
     assert probe.row_count == test.row_count and probe.role == Dataset.Role.OOD
 
 
-def test_an_evaluate_job_on_a_deleted_dataset_fails_with_a_message(live_stack, task, tuned_teacher, demo_data, member):
+def test_an_evaluate_job_on_a_deleted_dataset_fails_with_a_message(live_stack, task, demo_data, member):
+    train, _ = demo_data
     test = upload(task, member, demo_jsonl(per_intent=3, seed=5, pool="test"), "test.jsonl", "test")
+    teacher = upload_teacher(task, member, list(dataset_rows(train)) + list(dataset_rows(test)), "api-teacher")
     with transaction.atomic():  # the job reaches the worker on commit: after the dataset is gone
-        [job] = evaluate_many(task=task, user=member, models=[tuned_teacher], datasets=[test])
+        [job] = evaluate_many(task=task, user=member, models=[teacher], datasets=[test])
         Dataset.objects.filter(pk=test.pk).delete()
 
     job = wait_for(job, Job.Status.FAILED)
 
     assert "no longer exists" in job.error
     assert not Evaluation.objects.exists()
+
+
+def test_a_teacher_given_as_uploaded_outputs_is_evaluated_from_them(live_stack, task, demo_data, member):
+    train, _ = demo_data
+    test = upload(task, member, demo_jsonl(per_intent=3, seed=5, pool="test"), "test.jsonl", "test")
+    teacher = upload_teacher(task, member, list(dataset_rows(train)) + list(dataset_rows(test)), "api-teacher")
+
+    [job] = evaluate_many(task=task, user=member, models=[teacher], datasets=[test])
+    wait_for(job, Job.Status.SUCCEEDED)
+
+    # The upload put 0.8 on each row's own label: every answer right, no speed to measure (no weights).
+    evaluation = Evaluation.objects.get(teacher=teacher, dataset=test)
+    assert evaluation.accuracy == 1.0 and evaluation.temperature > 0
+    teacher.refresh_from_db()
+    assert "speed" not in teacher.metrics and teacher.metrics["temperature"] == evaluation.temperature

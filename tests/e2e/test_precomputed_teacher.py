@@ -2,39 +2,21 @@
 (matched to the training rows by text), is quantized into an int8 variant, and a job whose training rows
 the upload does not cover fails naming them."""
 
-import io
-import json
-
 import pytest
 from django.conf import settings
 from transformers import AutoTokenizer, BertConfig, BertModel
 
 from tests.e2e.conftest import SMALL
-from tests.e2e.helpers import wait_for
+from tests.e2e.helpers import upload_teacher, wait_for
 from webapp.distillation.services import StudentSpec, distill_start, quantize_start
 from webapp.jobs.models import Job
-from webapp.registry.models import Student, Teacher
+from webapp.registry.models import Student
 from webapp.registry.selectors import dataset_rows
-from webapp.registry.services import teacher_upload_outputs
 from workers.ml.model_source import PRESETS
 from workers.ml.quantize import load_quantized
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 Status = Job.Status
-
-
-def outputs_for(rows: list[dict], labels: list[str]) -> bytes:
-    """What a teacher API might have said: 0.8 on the labelled intent, the rest spread evenly."""
-    spread = 0.2 / (len(labels) - 1)
-    lines = [
-        {
-            "text": row["text"],
-            "label": row["label"],
-            "probs": {lb: 0.8 if lb == row["label"] else spread for lb in labels},
-        }
-        for row in rows
-    ]
-    return "\n".join(json.dumps(line) for line in lines).encode()
 
 
 @pytest.fixture
@@ -46,11 +28,6 @@ def tiny_encoder() -> str:
         BertModel(config).save_pretrained(folder)
         AutoTokenizer.from_pretrained(PRESETS["minilm-l6-offline"].folder()).save_pretrained(folder)
     return "tiny-encoder"
-
-
-def upload_teacher(task, member, rows, name: str) -> Teacher:
-    content = outputs_for(rows, task.labels)
-    return teacher_upload_outputs(task=task, user=member, name=name, file=io.BytesIO(content), filename=f"{name}.jsonl")
 
 
 def test_a_pretrained_student_learns_from_uploaded_outputs_and_is_quantized(
