@@ -106,7 +106,9 @@ def test_a_teacher_given_as_uploaded_outputs_is_evaluated_from_them(live_stack, 
     wait_for(job, Job.Status.SUCCEEDED)
 
     # The upload put 0.8 on each row's own label: every answer right, no speed to measure (no weights).
+    # It has no outputs for the validation set, so the evaluation stands uncalibrated and says so.
     evaluation = Evaluation.objects.get(teacher=teacher, dataset=test)
-    assert evaluation.accuracy == 1.0 and evaluation.temperature > 0
+    assert evaluation.accuracy == 1.0 and evaluation.temperature == 1.0
+    assert "not calibrated: Teacher 'api-teacher' has no uploaded outputs" in Job.objects.get(pk=job.pk).log_tail
     teacher.refresh_from_db()
     assert "speed" not in teacher.metrics and teacher.metrics["temperature"] == evaluation.temperature

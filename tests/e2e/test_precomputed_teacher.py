@@ -27,7 +27,7 @@ def tiny_encoder() -> str:
         config = BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
         BertModel(config).save_pretrained(folder)
         AutoTokenizer.from_pretrained(PRESETS["minilm-l6-offline"].folder()).save_pretrained(folder)
-    return "tiny-encoder"
+    return "./tiny-encoder"
 
 
 def test_a_pretrained_student_learns_from_uploaded_outputs_and_is_quantized(

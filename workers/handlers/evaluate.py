@@ -57,8 +57,8 @@ def evaluate_model(job: Job, reporter: JobReporter) -> Outcome:
     )
 
     # Temperature and τ from the validation set only.
-    if validation is not None:
-        val_logits = _logits(job, loaded, validation, device, progress)
+    val_logits = _validation_logits(job, loaded, validation, device, progress)
+    if validation is not None and val_logits is not None:
         calibration = fit_calibration(
             val_logits, _targets(validation, loaded.labels), coverage=float(params.get("coverage", DEFAULT_COVERAGE))
         )
@@ -68,7 +68,7 @@ def evaluate_model(job: Job, reporter: JobReporter) -> Outcome:
         )
     else:
         calibration = fit_calibration(torch.empty(0, len(loaded.labels)), torch.empty(0, dtype=torch.long))
-        reporter.log("no validation set: temperature 1 (not fitted), τ 0.5")
+        reporter.log("no validation outputs: temperature 1 (not fitted), τ 0.5")
 
     results = []
     for dataset in datasets:
@@ -179,6 +179,21 @@ def _validation_set(task: Task, dataset_id: int | None) -> Dataset | None:
     if dataset_id:
         return load_dataset(dataset_id, task_id=task.pk)
     return task.datasets.filter(role=Dataset.Role.VALIDATION).order_by("-created_at").first()
+
+
+def _validation_logits(
+    job: Job, loaded: LoadedModel, validation: Dataset | None, device: "torch.device", progress: "_Progress"
+) -> "torch.Tensor | None":
+    if validation is None:
+        progress.reporter.log("the task has no validation set")
+        return None
+    try:
+        return _logits(job, loaded, validation, device, progress)
+    except JobFailed as exc:  # uploaded outputs that don't cover the validation set: evaluate uncalibrated
+        if loaded.model is not None:
+            raise
+        progress.reporter.log(f"not calibrated: {exc}")
+        return None
 
 
 def _targets(dataset: Dataset, labels: list[str]) -> "torch.Tensor":
