@@ -270,8 +270,9 @@ def _speed(
 
     texts = [row["text"] for d in datasets for row in dataset_rows(d)][:512]
     config = SpeedConfig(rounds=5)
-    if len(texts) < config.batch_size:
-        texts = (texts * config.batch_size)[: config.batch_size] if texts else ["hello"] * config.batch_size
+    needed = max(config.batch1_calls, config.batch_size)  # a small set is cycled: timing needs enough rows
+    if len(texts) < needed:
+        texts = (texts * needed)[:needed] if texts else ["hello"] * needed
     data = encode(loaded.tokenizer, texts, None, max_length=loaded.max_length)
     reporter.log("timing: batch-1 latency and batch-32 throughput, warm-up excluded")
     if device.type == "cuda":
