@@ -8,7 +8,6 @@ full sentence shown to users, naming the file and, where it applies, the line an
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -19,7 +18,7 @@ from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
 
-from webapp.registry.parsing import DatasetFormatError
+from webapp.registry.parsing import DatasetFormatError, csv_records
 
 MAX_CSV_ROWS = 10_000
 
@@ -73,35 +72,15 @@ def parse_results_csv(data: bytes, *, filename: str, max_rows: int = MAX_CSV_ROW
     Rows repeating a model and benchmark with the same score are dropped; with another score, refused.
     """
     text = _decode(data, filename)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
     columns: dict[str, int] = {}
     scores: list[ExternalScore] = []
     first_seen: dict[tuple[str, str], tuple[int, float]] = {}
-    while True:
-        line = reader.line_num + 1  # a record can span lines; report the one it starts on
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as err:
-            raise DatasetFormatError(
-                f"{filename} line {line} could not be read as CSV ({err}); "
-                "check for a missing or extra quote character.",
-                line=line,
-            ) from None
-        if not any(field.strip() for field in fields):
-            continue  # blank lines, and the ",,," rows spreadsheets leave at the end
+    for line, fields in csv_records(io.StringIO(text, newline=""), filename=filename):
         if header is None:
             header = [name.strip() for name in fields]
             columns = _csv_columns(header, filename, line)
             continue
-        if len(fields) != len(header):
-            raise DatasetFormatError(
-                f"{filename} line {line} has {len(fields)} fields but the header has {len(header)}; "
-                "put quotes around values that contain a comma or a quote.",
-                line=line,
-            )
         if len(scores) >= max_rows:
             raise DatasetFormatError(
                 f"{filename} has more than {max_rows:,} rows, the most one upload can hold; "

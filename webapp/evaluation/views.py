@@ -1,9 +1,11 @@
 """The Evaluation tab: tier benchmarks, calibration, one model's evidence on one dataset, and the forms
 that add evidence (evaluate jobs, robustness probes, imported results)."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -55,69 +57,69 @@ def _overview(request: HttpRequest, task: Task, **bound_forms: Any) -> HttpRespo
     return render(request, "evaluation/overview.html", context, status=400 if invalid else 200)
 
 
-@login_required
-@require_POST
-def evaluation_start(request: HttpRequest, task_id: int) -> HttpResponse:
+def _member_task(request: HttpRequest, task_id: int) -> Task:
     task = task_get_for_user(user=request.user, task_id=task_id)
     require_role(user=request.user, team=task.team, role=Role.MEMBER)
-    form = EvaluateForm(request.POST, task=task)
+    return task
+
+
+def _submit(
+    request: HttpRequest, task: Task, form_name: str, form: forms.Form, act: Callable[[dict[str, Any]], str]
+) -> HttpResponse:
+    """Run a form's action; on success say what happened and go back to the tab, else show the form's errors."""
     if form.is_valid():
         try:
-            jobs = evaluate_many(
-                task=task,
-                user=request.user,
-                models=form.chosen_models(),
-                datasets=list(form.cleaned_data["datasets"]),
-                coverage=form.cleaned_data["coverage"],
-            )
+            message = act(form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"{len(jobs)} evaluate job(s) queued; the table fills in as they finish.")
+            messages.success(request, message)
             return redirect("evaluation-overview", task_id=task.pk)
-    return _overview(request, task, evaluate_form=form)
+    return _overview(request, task, **{form_name: form})
+
+
+@login_required
+@require_POST
+def evaluation_start(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = _member_task(request, task_id)
+    form = EvaluateForm(request.POST, task=task)
+
+    def start(data: dict[str, Any]) -> str:
+        models = form.chosen_models()
+        jobs = evaluate_many(
+            task=task, user=request.user, models=models, datasets=list(data["datasets"]), coverage=data["coverage"]
+        )
+        return f"{len(jobs)} evaluate job(s) queued; the table fills in as they finish."
+
+    return _submit(request, task, "evaluate_form", form, start)
 
 
 @login_required
 @require_POST
 def robustness_probe(request: HttpRequest, task_id: int) -> HttpResponse:
-    task = task_get_for_user(user=request.user, task_id=task_id)
-    require_role(user=request.user, team=task.team, role=Role.MEMBER)
-    form = ProbeForm(request.POST, task=task)
-    if form.is_valid():
-        try:
-            probe = robustness_probe_create(dataset=form.cleaned_data["dataset"], user=request.user)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"Robustness probe '{probe}' stored as an out-of-distribution set.")
-            return redirect("evaluation-overview", task_id=task.pk)
-    return _overview(request, task, probe_form=form)
+    task = _member_task(request, task_id)
+
+    def make(data: dict[str, Any]) -> str:
+        probe = robustness_probe_create(dataset=data["dataset"], user=request.user)
+        return f"Robustness probe '{probe}' stored as an out-of-distribution set."
+
+    return _submit(request, task, "probe_form", ProbeForm(request.POST, task=task), make)
 
 
 @login_required
 @require_POST
 def external_import(request: HttpRequest, task_id: int) -> HttpResponse:
-    task = task_get_for_user(user=request.user, task_id=task_id)
-    require_role(user=request.user, team=task.team, role=Role.MEMBER)
-    form = ExternalResultsForm(request.POST, request.FILES)
-    if form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            stored = external_results_import(
-                task=task,
-                user=request.user,
-                file=upload,
-                filename=upload.name,
-                model_name=form.cleaned_data["model_name"],
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            models = len({r.model_name for r in stored})
-            messages.success(request, f"Imported {len(stored)} score(s) of {models} model(s) from {upload.name}.")
-            return redirect("evaluation-overview", task_id=task.pk)
-    return _overview(request, task, import_form=form)
+    task = _member_task(request, task_id)
+
+    def store(data: dict[str, Any]) -> str:
+        upload = data["file"]
+        stored = external_results_import(
+            task=task, user=request.user, file=upload, filename=upload.name, model_name=data["model_name"]
+        )
+        models = len({r.model_name for r in stored})
+        return f"Imported {len(stored)} score(s) of {models} model(s) from {upload.name}."
+
+    return _submit(request, task, "import_form", ExternalResultsForm(request.POST, request.FILES), store)
 
 
 @login_required

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
@@ -149,20 +149,19 @@ class _Lines:
         self.count += 1
 
 
-def _parse_csv(stream: Iterable[str], collector: _RowCollector, delimiter: str) -> list[str]:
-    filename = collector.filename
+def csv_records(stream: Iterable[str], *, filename: str, delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
+    """(line a record starts on, its fields) for each non-blank CSV record; the first is the header.
+    Every record after it must have as many fields as the header, or the file is refused naming the line."""
     # strict=True turns a quote that is never closed into an error instead of silently
     # swallowing the rest of the file into one field.
     reader = csv.reader(stream, delimiter=delimiter, strict=True)
-    header: list[str] | None = None
-    text_index = 0
-    label_index: int | None = None
+    width: int | None = None
     while True:
         start_line = reader.line_num + 1  # a record can span lines; report the one it starts on
         try:
             fields = next(reader)
         except StopIteration:
-            break
+            return
         except csv.Error as err:
             raise DatasetFormatError(
                 f"{filename} line {start_line} could not be read as CSV ({err}); "
@@ -172,18 +171,29 @@ def _parse_csv(stream: Iterable[str], collector: _RowCollector, delimiter: str) 
         # Blank lines, and the ",,," rows spreadsheets leave at the end, are not rows.
         if not any(field.strip() for field in fields):
             continue
+        if width is None:
+            width = len(fields)
+        elif len(fields) != width:
+            raise DatasetFormatError(
+                f"{filename} line {start_line} has {len(fields)} fields but the header has {width}; "
+                "put quotes around values that contain a comma or a quote.",
+                line=start_line,
+            )
+        yield start_line, fields
+
+
+def _parse_csv(stream: Iterable[str], collector: _RowCollector, delimiter: str) -> list[str]:
+    filename = collector.filename
+    header: list[str] | None = None
+    text_index = 0
+    label_index: int | None = None
+    for start_line, fields in csv_records(stream, filename=filename, delimiter=delimiter):
         if header is None:
             header = [name.strip() for name in fields]
             text_index = _column_index(header, collector.text_column, filename, start_line)
             if collector.label_column is not None:
                 label_index = _column_index(header, collector.label_column, filename, start_line)
             continue
-        if len(fields) != len(header):
-            raise DatasetFormatError(
-                f"{filename} line {start_line} has {len(fields)} fields but the header has {len(header)}; "
-                "put quotes around values that contain a comma or a quote.",
-                line=start_line,
-            )
         label = fields[label_index] if label_index is not None else None
         collector.add(fields[text_index], label, start_line)
     if header is None:
