@@ -100,6 +100,8 @@
   const clocks = new Map();   // container -> {base, at, running}: local elapsed ticking
   const connections = new Set();
   let unloading = false;
+  // Set once the user navigates away: a reload scheduled by a finished job must not undo their click.
+  let leaving = false;
 
   const fields = (container, name) => container.querySelectorAll(`[data-field="${name}"]`);
   const setText = (container, name, value) => {
@@ -288,7 +290,7 @@
     reload(delay) {
       if (this.reloading) return;
       this.reloading = true;
-      setTimeout(() => location.reload(), delay);
+      setTimeout(() => { if (!leaving) location.reload(); }, delay);
     }
   }
 
@@ -424,10 +426,12 @@
   document.addEventListener("htmx:beforeCleanupElement", (ev) => {
     if (ev.target.matches?.(".chart[data-rendered]") && window.Plotly) window.Plotly.purge(ev.target);
   });
+  window.addEventListener("beforeunload", () => { leaving = true; });
   window.addEventListener("pagehide", () => { unloading = true; connections.forEach((c) => c.ws?.close(1000)); });
   window.addEventListener("pageshow", (ev) => {
     if (!ev.persisted) return;   // back/forward cache restore: sockets were closed on pagehide
     unloading = false;
+    leaving = false;
     connections.forEach((c) => { if (!c.stopped) c.connect(); });
   });
   setInterval(tickClocks, 1000);

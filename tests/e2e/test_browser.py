@@ -154,11 +154,13 @@ def test_a_member_fine_tunes_distils_a_sweep_and_evaluates_it_from_the_browser(
     expect(page.locator("tbody[data-parent-id] tr")).to_have_count(2)
 
     page.click("nav.tabs >> text=Students")
+    page.wait_for_url("**/students/")
     expect(page.locator("table tbody tr")).to_have_count(2)
     expect(page.get_by_text("Layer-truncated copy of the teacher").first).to_be_visible()
 
     # Issue 4 in small: evaluate the teacher and both students; the tier table fills in without a reload.
     page.click("nav.tabs >> text=Evaluation")
+    page.wait_for_url("**/evaluation/")
     page.click("text=Start evaluating")
     expect(page.locator("tbody[data-kinds] tr")).to_have_count(3)
     page.evaluate("window.notReloaded = true")
