@@ -357,13 +357,25 @@
      Capture phase, so a "No" stops the click before htmx or the form sees it. */
   /* Evidence that a finished job changes ([data-refresh-on-finish="kind ..."]) is fetched again and
      swapped in place: the page updates without a reload, and its charts are drawn again. */
+  const pendingRefresh = new Set();
+  let refreshTimer = null;
+
   function onJobFinished(ev) {
     const job = ev.detail;
     if (job.status !== "succeeded" || !window.htmx) return;
     for (const el of document.querySelectorAll("[data-refresh-on-finish][id]")) {
-      if (!el.dataset.refreshOnFinish.split(" ").includes(job.kind)) continue;
-      window.htmx.ajax("GET", location.pathname + location.search, { target: `#${el.id}`, select: `#${el.id}`, swap: "outerHTML" });
+      if (el.dataset.refreshOnFinish.split(" ").includes(job.kind)) pendingRefresh.add(el.id);
     }
+    // Jobs often finish in a burst: one fetch for all of them, so swaps never race each other.
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(refreshEvidence, 500);
+  }
+
+  function refreshEvidence() {
+    for (const id of pendingRefresh) {
+      window.htmx.ajax("GET", location.pathname + location.search, { target: `#${id}`, select: `#${id}`, swap: "outerHTML" });
+    }
+    pendingRefresh.clear();
   }
 
   function onConfirmClick(ev) {
@@ -421,7 +433,8 @@
   document.addEventListener("click", onConfirmClick, true);
   document.addEventListener("job:finished", onJobFinished);
   document.addEventListener("submit", onUploadSubmit);
-  document.addEventListener("htmx:afterSwap", () => { pruneLive(); init(); });
+  // After settling, not right after the swap: charts must measure their final, laid-out container.
+  document.addEventListener("htmx:afterSettle", () => { pruneLive(); init(); });
   // Free Plotly's resize listeners when htmx removes a chart.
   document.addEventListener("htmx:beforeCleanupElement", (ev) => {
     if (ev.target.matches?.(".chart[data-rendered]") && window.Plotly) window.Plotly.purge(ev.target);
