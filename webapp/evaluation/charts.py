@@ -13,6 +13,7 @@ KIND_SYMBOL = {"teacher": "star", "student": "circle", "quantized": "diamond", "
 def quality_latency_figure(table: TierTable) -> Figure:
     """Each evaluated model at (batch-1 latency, score on the primary set); the Pareto frontier joined."""
     points = table.primary_points()
+    by_latency = sorted(p["latency_ms"] for p in points)
     traces: list[dict[str, Any]] = [
         {
             "type": "scatter",
@@ -21,7 +22,8 @@ def quality_latency_figure(table: TierTable) -> Figure:
             "x": [point["latency_ms"]],
             "y": [point["score"]],
             "text": [point["name"]],
-            "textposition": "top center",
+            "textposition": _label_side(point["latency_ms"], by_latency),
+            "cliponaxis": False,
             "marker": {"size": 12, "symbol": KIND_SYMBOL.get(point["kind"], "circle"), "color": PALETTE[i % 8]},
             "hovertemplate": f"{point['name']}<br>%{{x:.2f}} ms, %{{y:.1%}}<extra></extra>",
             "showlegend": False,
@@ -166,6 +168,15 @@ def risk_coverage_figure(evaluations: list[Evaluation], *, title: str) -> Figure
             "height": 380,
         },
     }
+
+
+def _label_side(latency: float, by_latency: list[float]) -> str:
+    """Labels of the fastest and slowest models point inwards, so long names stay on the chart."""
+    if len(by_latency) > 1 and latency == by_latency[0]:
+        return "top right"
+    if len(by_latency) > 1 and latency == by_latency[-1]:
+        return "top left"
+    return "top center"
 
 
 def _calibrated(evaluations: list[Evaluation]) -> list[Evaluation]:
