@@ -7,6 +7,8 @@ from webapp.evaluation.tier import TierTable, pareto_front
 
 Figure = dict[str, Any]
 PALETTE = ["#1095c1", "#d81b60", "#43a047", "#fb8c00", "#7c4dff", "#00897b", "#6d4c41", "#546e7a"]
+# The page's default legend (y=-0.2) sits on the x-axis title once several models are listed.
+_LEGEND_BELOW_AXIS_TITLE = {"orientation": "h", "y": -0.3}
 KIND_SYMBOL = {"teacher": "star", "student": "circle", "quantized": "diamond", "external": "square"}
 
 
@@ -104,7 +106,8 @@ def reliability_figure(evaluations: list[Evaluation], *, title: str) -> Figure:
             "title": {"text": title},
             "xaxis": {"title": {"text": "confidence"}, "range": [0, 1]},
             "yaxis": {"title": {"text": "accuracy"}, "range": [0, 1]},
-            "height": 420,
+            "height": 440,
+            "legend": _LEGEND_BELOW_AXIS_TITLE,
         },
     }
 
@@ -137,7 +140,8 @@ def confidence_figure(evaluations: list[Evaluation], *, title: str) -> Figure:
             "title": {"text": title},
             "xaxis": {"title": {"text": "confidence"}, "range": [0, 1]},
             "yaxis": {"title": {"text": "share of answers"}, "tickformat": ".0%"},
-            "height": 380,
+            "height": 400,
+            "legend": _LEGEND_BELOW_AXIS_TITLE,
         },
     }
 
@@ -165,7 +169,8 @@ def risk_coverage_figure(evaluations: list[Evaluation], *, title: str) -> Figure
             "title": {"text": title},
             "xaxis": {"title": {"text": "share of traffic kept"}, "tickformat": ".0%", "range": [0, 1]},
             "yaxis": {"title": {"text": "accuracy of kept traffic"}, "tickformat": ".0%"},
-            "height": 380,
+            "height": 400,
+            "legend": _LEGEND_BELOW_AXIS_TITLE,
         },
     }
 

@@ -142,9 +142,11 @@ def evaluation_calibration(request: HttpRequest, task_id: int) -> HttpResponse:
                 "name": name,
                 "evaluations": evaluations,
                 "figures": {
-                    f"reliability-{index}": charts.reliability_figure(evaluations, title=f"Reliability · {name}"),
-                    f"confidence-{index}": charts.confidence_figure(evaluations, title=f"Confidence · {name}"),
-                    f"risk-{index}": charts.risk_coverage_figure(evaluations, title=f"Risk-coverage · {name}"),
+                    f"reliability-{index}": charts.reliability_figure(evaluations, title="Reliability"),
+                    f"confidence-{index}": charts.confidence_figure(
+                        evaluations, title="Confidence when right (solid) and wrong (dotted)"
+                    ),
+                    f"risk-{index}": charts.risk_coverage_figure(evaluations, title="Risk-coverage"),
                 },
             }
         )
