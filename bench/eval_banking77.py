@@ -36,6 +36,7 @@ from workers.ml.evidence import DEFAULT_COVERAGE, Calibration, dataset_evidence,
 from workers.ml.inference import predict_logits  # noqa: E402
 from workers.ml.model_source import PRESETS  # noqa: E402
 from workers.ml.perturb import perturb_rows  # noqa: E402
+from workers.ml.quantize import QuantizeConfig, quantize_classifier  # noqa: E402
 from workers.ml.reporting import ListReporter  # noqa: E402
 from workers.ml.speed import SpeedConfig, measure_interleaved, median_ratio  # noqa: E402
 from workers.ml.students import layer_plan, load_classifier, truncated_student  # noqa: E402
@@ -102,6 +103,17 @@ def part_a(args: argparse.Namespace, device: torch.device) -> tuple[list[dict[st
     models: dict[str, torch.nn.Module] = {"teacher": teacher}
     for folder in sorted(args.models_dir.glob("student-*L")):
         models[folder.name] = load_classifier(folder).to(device)
+    if args.quantize:
+        # The int8 variant the Quantize job makes (torchao weight-only), scored and timed like the rest.
+        sample = scorer.tokenizer(
+            test_texts[:256], padding=True, truncation=True, max_length=args.max_length, return_tensors="pt"
+        )
+        for name in [n for n in models if n.startswith("student-")]:
+            quantized, result = quantize_classifier(
+                models[name], QuantizeConfig(method="int8_weight_only"), example_inputs=dict(sample)
+            )
+            models[f"{name}-int8"] = quantized
+            log(f"{name}-int8: memory {result.size_ratio:.2f}x of fp32, argmax agreement {result.agreement:.3f}")
     records = []
     for name, model in models.items():
         calibration = fit_calibration(scorer.logits(model, val), scorer.targets(val))
@@ -110,7 +122,7 @@ def part_a(args: argparse.Namespace, device: torch.device) -> tuple[list[dict[st
         records.append(
             {
                 "name": name,
-                "role": "teacher" if name == "teacher" else "student",
+                "role": "teacher" if name == "teacher" else ("quantized" if name.endswith("-int8") else "student"),
                 "accuracy": on_test["accuracy"],
                 "ood_accuracy": on_probe["accuracy"],
                 "ood_split": "robustness probe of test (seed 0)",
@@ -210,6 +222,7 @@ def main() -> None:
     parser.add_argument("--oos-teacher-epochs", type=int, default=8)
     parser.add_argument("--student-epochs", type=int, default=8)
     parser.add_argument("--skip-oos", action="store_true", help="part (a) only")
+    parser.add_argument("--no-quantize", dest="quantize", action="store_false", help="skip the students' int8 variants")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "eval_banking77.json")
     args = parser.parse_args()
     if not (args.teacher_dir / "config.json").exists():
