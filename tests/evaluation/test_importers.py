@@ -60,6 +60,7 @@ LM_EVAL_RESULTS: dict[str, Any] = {
     "n-samples": {"arc_easy": {"original": 2376, "effective": 2376}},
     "config": {
         "model": "hf",
+        # Text copied from a real harness run elsewhere: the importer only reads the model name out of it.
         "model_args": f"pretrained={R1},dtype=bfloat16,trust_remote_code=True",
         "model_num_parameters": 1777088000,
         "model_dtype": "torch.bfloat16",

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
 
-from webapp.registry.parsing import DatasetFormatError, csv_records
+from webapp.registry.parsing import DatasetFormatError, csv_records, decode_utf8, json_kind
 
 MAX_CSV_ROWS = 10_000
 
@@ -71,7 +71,7 @@ def parse_results_csv(data: bytes, *, filename: str, max_rows: int = MAX_CSV_ROW
     rather than guessed at. params is a whole number, or one with a K, M or B suffix ("1.5B").
     Rows repeating a model and benchmark with the same score are dropped; with another score, refused.
     """
-    text = _decode(data, filename)
+    text = decode_utf8(data, filename)
     header: list[str] | None = None
     columns: dict[str, int] = {}
     scores: list[ExternalScore] = []
@@ -226,7 +226,7 @@ def parse_lm_eval_json(data: bytes, *, filename: str, model_name: str = "") -> l
     the first other number; among filters "none", then "strict-match", then "flexible-extract".
     Group entries without numbers of their own are skipped. The benchmark is the task key.
     """
-    text = _decode(data, filename)
+    text = decode_utf8(data, filename)
     if not text.strip():
         raise DatasetFormatError(
             f"{filename} is empty: upload the results_*.json file that lm-evaluation-harness wrote."
@@ -241,7 +241,7 @@ def parse_lm_eval_json(data: bytes, *, filename: str, model_name: str = "") -> l
         ) from None
     if not isinstance(document, dict):
         raise DatasetFormatError(
-            f"{filename} holds {_json_kind(document)}, not an lm-evaluation-harness results object; "
+            f"{filename} holds {json_kind(document)}, not an lm-evaluation-harness results object; "
             "upload the results_*.json file that lm-evaluation-harness wrote, or a CSV of scores."
         )
     results = document.get("results")
@@ -260,7 +260,7 @@ def parse_lm_eval_json(data: bytes, *, filename: str, model_name: str = "") -> l
     for task, metrics in results.items():
         if not isinstance(metrics, dict):
             raise DatasetFormatError(
-                f"{filename}: results entry '{task}' is {_json_kind(metrics)}, expected an object of metrics; "
+                f"{filename}: results entry '{task}' is {json_kind(metrics)}, expected an object of metrics; "
                 "upload the file as lm-evaluation-harness wrote it."
             )
         chosen = _choose_metric(task, metrics, filename)
@@ -336,35 +336,3 @@ def _choose_metric(task: str, metrics: Mapping[str, Any], filename: str) -> tupl
 
 def _rank(name: str, preference: tuple[str, ...]) -> int:
     return preference.index(name) if name in preference else len(preference)
-
-
-# shared
-
-
-def _decode(data: bytes, filename: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        line_start = data.rfind(b"\n", 0, err.start) + 1
-        if line == 1 and data.startswith(_BOM):
-            line_start = len(_BOM)
-        raise DatasetFormatError(
-            f"{filename} line {line} is not valid UTF-8 (byte 0x{data[err.start]:02x} at position "
-            f"{err.start - line_start + 1}); save the file as UTF-8 and upload it again.",
-            line=line,
-        ) from None
-
-
-def _json_kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true or false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a JSON array"
-    return "a JSON object"

@@ -234,7 +234,7 @@ def _parse_jsonl(stream: Iterable[str], collector: _RowCollector) -> list[str]:
             ) from None
         if not isinstance(value, dict):
             raise DatasetFormatError(
-                f"{filename} line {line_no} is {_json_kind(value)}, "
+                f"{filename} line {line_no} is {json_kind(value)}, "
                 f"expected an object with {_expected_keys(collector)}.{hint}",
                 line=line_no,
             )
@@ -242,7 +242,7 @@ def _parse_jsonl(stream: Iterable[str], collector: _RowCollector) -> list[str]:
         text = _json_value(value, collector.text_column, line_no, filename)
         if not isinstance(text, str):
             raise DatasetFormatError(
-                f"{filename} line {line_no}: '{collector.text_column}' must be a string, not {_json_kind(text)}.",
+                f"{filename} line {line_no}: '{collector.text_column}' must be a string, not {json_kind(text)}.",
                 line=line_no,
                 column=collector.text_column,
             )
@@ -253,7 +253,7 @@ def _parse_jsonl(stream: Iterable[str], collector: _RowCollector) -> list[str]:
             if isinstance(raw_label, bool) or not isinstance(raw_label, (str, int)):
                 raise DatasetFormatError(
                     f"{filename} line {line_no}: '{collector.label_column}' must be a string or a whole "
-                    f"number, not {_json_kind(raw_label)}.",
+                    f"number, not {json_kind(raw_label)}.",
                     line=line_no,
                     column=collector.label_column,
                 )
@@ -281,7 +281,8 @@ def _expected_keys(collector: _RowCollector) -> str:
     return f"'{collector.text_column}' and '{collector.label_column}'"
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """How a message names a JSON value's type: 'a string', 'a JSON array', ..."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -317,3 +318,19 @@ def _utf8_error(path: Path, filename: str) -> DatasetFormatError:
                 line_no += 1
     # Only reached if the file changed between the two reads.
     return DatasetFormatError(f"{filename} is not valid UTF-8; save the file as UTF-8 and upload it again.")
+
+
+def decode_utf8(data: bytes, filename: str) -> str:
+    """A whole upload as text (a leading BOM dropped), or an error naming the first line that is not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        line_start = data.rfind(b"\n", 0, err.start) + 1
+        if line == 1 and data.startswith(_BOM):
+            line_start = len(_BOM)
+        raise DatasetFormatError(
+            f"{filename} line {line} is not valid UTF-8 (byte 0x{data[err.start]:02x} at position "
+            f"{err.start - line_start + 1}); save the file as UTF-8 and upload it again.",
+            line=line,
+        ) from None
