@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from domain.model_refs import PRESETS  # noqa: E402
 from workers.ml.artifacts import save_model_artifact  # noqa: E402
 from workers.ml.data import EncodedDataset, encode  # noqa: E402
 from workers.ml.device import describe_device, pick_device  # noqa: E402
-from workers.ml.model_source import PRESETS  # noqa: E402
 from workers.ml.reporting import ListReporter  # noqa: E402
 from workers.ml.speed import SpeedConfig, measure_interleaved, median_ratio  # noqa: E402
 from workers.ml.students import count_parameters, layer_plan, load_classifier, truncated_student  # noqa: E402

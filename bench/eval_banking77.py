@@ -29,13 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from domain.model_refs import PRESETS  # noqa: E402
+from domain.perturb import perturb_rows  # noqa: E402
 from workers.ml.calibration import probabilities  # noqa: E402
 from workers.ml.data import EncodedDataset, encode  # noqa: E402
 from workers.ml.device import describe_device, pick_device  # noqa: E402
 from workers.ml.evidence import DEFAULT_COVERAGE, Calibration, dataset_evidence, fit_calibration  # noqa: E402
 from workers.ml.inference import predict_logits  # noqa: E402
-from workers.ml.model_source import PRESETS  # noqa: E402
-from workers.ml.perturb import perturb_rows  # noqa: E402
 from workers.ml.quantize import QuantizeConfig, quantize_classifier  # noqa: E402
 from workers.ml.reporting import ListReporter  # noqa: E402
 from workers.ml.speed import SpeedConfig, measure_interleaved, median_ratio  # noqa: E402

@@ -11,51 +11,54 @@ def upload(name: str, content: bytes) -> SimpleUploadedFile:
 
 
 def evaluation_of(model, dataset, *, logits, targets, temperature=1.0, speed=None):
-    """An Evaluation row as the evaluate job stores it: its evidence computed by the real evidence code
-    from the given logits (rows of the dataset, in order), its predictions file written under DATA_DIR."""
-    import json
-    from pathlib import Path
-
+    """An Evaluation row exactly as an evaluate job records it: the evidence computed by the real evidence
+    code from the given logits (rows of the dataset, in order), the predictions file written by the job's
+    own writer, and the row written by the real recording service (for a finished evaluate job)."""
     import torch
-    from django.conf import settings
 
+    from domain.results import Calibration, DatasetEvidence, DeviceInfo, ModelEvaluated
     from webapp.evaluation.models import Evaluation
+    from webapp.evaluation.services import evaluation_record
+    from webapp.jobs.models import Job
     from webapp.registry.models import Teacher
-    from webapp.registry.selectors import dataset_rows
-    from workers.ml.evidence import Calibration, dataset_evidence, prediction_rows
+    from workers.handlers.evaluate import save_predictions
+    from workers.ml.evidence import Calibration as Fitted
+    from workers.ml.evidence import dataset_evidence, prediction_rows
 
     logits, targets = torch.tensor(logits, dtype=torch.float32), torch.tensor(targets)
     labels = list(model.labels)
-    evidence = dataset_evidence(
-        logits, targets, labels, Calibration(temperature=temperature, threshold=0.5, coverage=0.95, fitted_on=10)
-    )
-    relative = Path("evaluations") / f"test-{model.pk}-{dataset.pk}.jsonl"
-    path = Path(settings.DATA_DIR) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as out:
-        for source, row in zip(dataset_rows(dataset), prediction_rows(logits, temperature, None), strict=True):
-            named = {"text": source["text"], "label": source["label"], "prediction": labels[row["prediction"]]}
-            out.write(json.dumps(named | {"confidence": row["confidence"]}) + "\n")
-    if speed:
-        model.metrics = model.metrics | {"speed": speed}
-        model.save(update_fields=["metrics"])
+    fitted = Fitted(temperature=temperature, threshold=0.5, coverage=0.95, fitted_on=10)
+    evidence = dataset_evidence(logits, targets, labels, fitted)
     is_teacher = isinstance(model, Teacher)
-    return Evaluation.objects.create(
+    job = Job.objects.create(
         task=model.task,
-        teacher=model if is_teacher else None,
-        student=None if is_teacher else model,
-        dataset=dataset,
-        dataset_name=str(dataset),
-        dataset_role=dataset.role,
-        dataset_sha256=dataset.sha256,
-        examples=evidence["examples"],
-        in_scope_examples=evidence["in_scope_examples"],
-        accuracy=evidence["accuracy"],
-        macro_f1=evidence["macro_f1"],
-        ece_before=(evidence.get("before_scaling") or {}).get("ece"),
-        ece_after=(evidence.get("after_scaling") or {}).get("ece"),
-        temperature=temperature,
-        threshold=0.5,
-        metrics=evidence,
-        predictions_path=str(relative),
+        kind=Job.Kind.EVALUATE,
+        status=Job.Status.SUCCEEDED,
+        params={"dataset_ids": [dataset.pk], "teacher_id" if is_teacher else "student_id": model.pk},
     )
+    path, sha256 = save_predictions(job.pk, model.task_id, dataset, labels, prediction_rows(logits, temperature, None))
+    device = DeviceInfo(kind="cpu", name="test", threads=1)
+    result = ModelEvaluated(
+        message="",
+        teacher_id=model.pk if is_teacher else None,
+        student_id=None if is_teacher else model.pk,
+        artifact_sha256="",
+        calibration=Calibration(
+            temperature=temperature, threshold=0.5, coverage=0.95, validation_dataset_id=None, validation_sha256=""
+        ),
+        datasets=[
+            DatasetEvidence(
+                dataset_id=dataset.pk,
+                dataset_name=str(dataset),
+                dataset_role=dataset.role,
+                dataset_sha256=dataset.sha256,
+                evidence=evidence,
+                predictions_path=path,
+                predictions_sha256=sha256,
+            )
+        ],
+        speed=speed | {"device": {"kind": "cpu", "name": "test", "threads": 1, "dtype": "float32"}} if speed else None,
+        device=device,
+    )
+    (evaluation_id,) = evaluation_record(job, result)["evaluation_ids"]
+    return Evaluation.objects.get(pk=evaluation_id)

@@ -3,7 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from webapp.distillation.services import StudentSpec, TrainingOptions, distill_start, sweep_start
+from domain.specs import StudentOptions, TrainingOptions
+from webapp.distillation.services import distil_students
 from webapp.jobs import lifecycle
 from webapp.jobs.models import Job
 from webapp.registry.models import Teacher
@@ -22,14 +23,15 @@ def tuned_teacher(task, dataset, teacher) -> Teacher:
 
 
 def _sweep(task, teacher, dataset, member, sizes=(1, 2, 3)) -> Job:
-    return sweep_start(
+    return distil_students(
+        confirm_below_bar=True,
         task=task,
         teacher=teacher,
         train=dataset,
         validation=None,
         user=member,
         layer_counts=list(sizes),
-        spec=StudentSpec(),
+        student=StudentOptions(),
         options=TrainingOptions(epochs=1),
     )
 
@@ -38,7 +40,7 @@ def test_a_sweep_is_a_parent_job_with_one_distil_job_per_size(task, tuned_teache
     parent = _sweep(task, tuned_teacher, dataset, member)
     children = list(parent.children.order_by("pk"))
     assert parent.kind == Job.Kind.SWEEP and parent.status == Status.RUNNING and parent.total == 3
-    assert [c.params["layers"] for c in children] == [1, 2, 3]
+    assert [c.params["student"]["layers"] for c in children] == [1, 2, 3]
     assert all(c.kind == Job.Kind.DISTILL_STUDENT and c.queue == Job.Queue.GPU for c in children)
 
 
@@ -70,13 +72,14 @@ def test_cancelling_a_sweep_cancels_its_children(task, tuned_teacher, dataset, m
 def test_distilling_needs_a_teacher_with_a_head_over_the_task_labels(task, teacher, dataset, member) -> None:
     task.refresh_from_db()
     with pytest.raises(ValidationError, match="fine-tune it first"):
-        distill_start(
+        distil_students(
+            confirm_below_bar=True,
             task=task,
             teacher=teacher,
             train=dataset,
             validation=None,
             user=member,
-            spec=StudentSpec(),
+            student=StudentOptions(),
             options=TrainingOptions(),
         )
 
@@ -104,6 +107,7 @@ def test_the_students_page_starts_a_sweep_for_several_sizes(web, member, task, t
             "batch_size": 8,
             "learning_rate": 5e-5,
             "patience": 2,
+            "confirm_below_bar": "on",
         },
     )
     parent = Job.objects.get(kind=Job.Kind.SWEEP)
@@ -130,3 +134,31 @@ def test_the_students_page_refuses_bad_layer_counts(web, member, task, tuned_tea
     )
     assert response.status_code == 400 and b"separated by commas" in response.content
     assert not Job.objects.exists()
+
+
+def test_the_students_page_shows_the_teachers_quality_and_refuses_to_distil_below_the_bar_unconfirmed(
+    web, member, task, tuned_teacher, dataset
+) -> None:
+    tuned_teacher.metrics = {"val_accuracy": 0.459}
+    tuned_teacher.save()
+    page = web(member).get(f"/tasks/{task.pk}/students/").content.decode()
+    assert "45.9%, which is below the task&#x27;s bar of 85%" in page
+    form = {
+        "teacher": tuned_teacher.pk,
+        "train": dataset.pk,
+        "construction": "truncated",
+        "layers": "1",
+        "layer_strategy": "bottom",
+        "temperature": 2,
+        "alpha": 0.5,
+        "epochs": 1,
+        "batch_size": 8,
+        "learning_rate": 5e-5,
+        "patience": 2,
+    }
+    refused = web(member).post(f"/tasks/{task.pk}/students/", form)
+    assert refused.status_code == 400 and "Tick" in refused.content.decode() and not Job.objects.exists()
+    started = web(member).post(f"/tasks/{task.pk}/students/", form | {"confirm_below_bar": "on"})
+    job = Job.objects.get()
+    assert started.status_code == 302 and job.params["gate"]["confirmed_below_bar"] is True
+    assert "confirmed" in job.log_tail or job.params["gate"]["score"] == 0.459

@@ -4,8 +4,9 @@ import io
 
 import pytest
 
+from domain.specs import TrainingOptions
 from tests.e2e.helpers import wait_for
-from webapp.distillation.services import TrainingOptions, finetune_start
+from webapp.distillation.services import finetune_start
 from webapp.jobs.models import Job
 from webapp.registry.demo_data import demo_jsonl
 from webapp.registry.models import Teacher

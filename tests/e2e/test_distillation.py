@@ -7,9 +7,10 @@ import pytest
 from django.utils import timezone
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from domain.specs import StudentOptions, TrainingOptions
 from tests.e2e.conftest import SMALL
 from tests.e2e.helpers import wait_for
-from webapp.distillation.services import StudentSpec, TrainingOptions, distill_start, sweep_start
+from webapp.distillation.services import distil_students
 from webapp.jobs.models import Job
 from webapp.jobs.services import jobs_reap_lost
 from webapp.registry.models import Student, TeacherOutputs
@@ -20,14 +21,15 @@ Status = Job.Status
 
 def test_a_sweep_distils_students_from_the_teachers_cached_logits(live_stack, task, tuned_teacher, demo_data, member):
     train, validation = demo_data
-    sweep = sweep_start(
+    sweep = distil_students(
+        confirm_below_bar=True,
         task=task,
         teacher=tuned_teacher,
         train=train,
         validation=validation,
         user=member,
         layer_counts=[1, 2],
-        spec=StudentSpec(),
+        student=StudentOptions(),
         options=SMALL,
     )
     sweep = wait_for(sweep, Status.SUCCEEDED)
@@ -54,16 +56,17 @@ def test_a_distil_job_resumes_from_its_checkpoint_after_its_worker_is_killed(
 ):
     train, validation = demo_data
     options = TrainingOptions(epochs=4, batch_size=8, learning_rate=1e-4, patience=10, max_length=32)
-    spec = StudentSpec(layers=1)
+    spec = StudentOptions(layers=1)
 
     def start() -> Job:
-        job = distill_start(
+        job = distil_students(
+            confirm_below_bar=True,
             task=task,
             teacher=tuned_teacher,
             train=train,
             validation=validation,
             user=member,
-            spec=spec,
+            student=spec,
             options=options,
         )
         Job.objects.filter(pk=job.pk).update(params=job.params | {"checkpoint_every_steps": 10})

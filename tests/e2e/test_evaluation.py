@@ -10,15 +10,15 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
+from domain.specs import StudentOptions
 from tests.e2e.conftest import SMALL
 from tests.e2e.helpers import upload_teacher, wait_for
-from webapp.distillation.services import StudentSpec, distill_start
+from webapp.distillation.services import distil_students
 from webapp.evaluation.models import Evaluation
 from webapp.evaluation.services import evaluate_many, robustness_probe_create
 from webapp.jobs.models import Job
 from webapp.registry.demo_data import demo_jsonl
 from webapp.registry.models import Dataset, Student
-from webapp.registry.selectors import dataset_rows
 from webapp.registry.services import dataset_upload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -39,13 +39,14 @@ def test_a_teacher_and_its_student_are_evaluated_in_and_out_of_distribution(
     ood_rows += [{"text": text, "label": "oos"} for text in OUT_OF_SCOPE]
     ood = upload(task, member, "\n".join(json.dumps(r) for r in ood_rows).encode(), "traffic.jsonl", "ood")
     probe = robustness_probe_create(dataset=test, user=member)
-    job = distill_start(
+    job = distil_students(
+        confirm_below_bar=True,
         task=task,
         teacher=tuned_teacher,
         train=train,
         validation=validation,
         user=member,
-        spec=StudentSpec(layers=1),
+        student=StudentOptions(layers=1),
         options=SMALL,
     )
     student = Student.objects.get(pk=wait_for(job, Job.Status.SUCCEEDED).result["student_id"])
@@ -86,7 +87,7 @@ def test_a_teacher_and_its_student_are_evaluated_in_and_out_of_distribution(
 def test_an_evaluate_job_on_a_deleted_dataset_fails_with_a_message(live_stack, task, demo_data, member):
     train, _ = demo_data
     test = upload(task, member, demo_jsonl(per_intent=3, seed=5, pool="test"), "test.jsonl", "test")
-    teacher = upload_teacher(task, member, list(dataset_rows(train)) + list(dataset_rows(test)), "api-teacher")
+    teacher = upload_teacher(task, member, list(train.rows()) + list(test.rows()), "api-teacher")
     with transaction.atomic():  # the job reaches the worker on commit: after the dataset is gone
         [job] = evaluate_many(task=task, user=member, models=[teacher], datasets=[test])
         Dataset.objects.filter(pk=test.pk).delete()
@@ -100,7 +101,7 @@ def test_an_evaluate_job_on_a_deleted_dataset_fails_with_a_message(live_stack, t
 def test_a_teacher_given_as_uploaded_outputs_is_evaluated_from_them(live_stack, task, demo_data, member):
     train, _ = demo_data
     test = upload(task, member, demo_jsonl(per_intent=3, seed=5, pool="test"), "test.jsonl", "test")
-    teacher = upload_teacher(task, member, list(dataset_rows(train)) + list(dataset_rows(test)), "api-teacher")
+    teacher = upload_teacher(task, member, list(train.rows()) + list(test.rows()), "api-teacher")
 
     [job] = evaluate_many(task=task, user=member, models=[teacher], datasets=[test])
     wait_for(job, Job.Status.SUCCEEDED)

@@ -6,13 +6,13 @@ import pytest
 from django.conf import settings
 from transformers import AutoTokenizer, BertConfig, BertModel
 
+from domain.model_refs import PRESETS
+from domain.specs import StudentOptions
 from tests.e2e.conftest import SMALL
 from tests.e2e.helpers import upload_teacher, wait_for
-from webapp.distillation.services import StudentSpec, distill_start, quantize_start
+from webapp.distillation.services import distil_students, quantize_start
 from webapp.jobs.models import Job
 from webapp.registry.models import Student
-from webapp.registry.selectors import dataset_rows
-from workers.ml.model_source import PRESETS
 from workers.ml.quantize import load_quantized
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -38,11 +38,18 @@ def test_a_pretrained_student_learns_from_uploaded_outputs_and_is_quantized(
     tiny_encoder,
 ):
     train, validation = demo_data
-    teacher = upload_teacher(task, member, list(dataset_rows(train)), "api-teacher")
-    spec = StudentSpec(construction="pretrained", student_ref=tiny_encoder)
+    teacher = upload_teacher(task, member, list(train.rows()), "api-teacher")
+    spec = StudentOptions(construction="pretrained", student_ref=tiny_encoder)
 
-    job = distill_start(
-        task=task, teacher=teacher, train=train, validation=validation, user=member, spec=spec, options=SMALL
+    job = distil_students(
+        confirm_below_bar=True,
+        task=task,
+        teacher=teacher,
+        train=train,
+        validation=validation,
+        user=member,
+        student=spec,
+        options=SMALL,
     )
     job = wait_for(job, Status.SUCCEEDED)
 
@@ -61,12 +68,19 @@ def test_a_pretrained_student_learns_from_uploaded_outputs_and_is_quantized(
 
 def test_a_distil_job_fails_naming_training_rows_the_upload_does_not_cover(live_stack, task, demo_data, member):
     train, validation = demo_data
-    rows = list(dataset_rows(train))
+    rows = list(train.rows())
     teacher = upload_teacher(task, member, rows[:-3], "partial-teacher")
-    spec = StudentSpec(construction="pretrained", student_ref="minilm-l6-offline")
+    spec = StudentOptions(construction="pretrained", student_ref="minilm-l6-offline")
 
-    job = distill_start(
-        task=task, teacher=teacher, train=train, validation=validation, user=member, spec=spec, options=SMALL
+    job = distil_students(
+        confirm_below_bar=True,
+        task=task,
+        teacher=teacher,
+        train=train,
+        validation=validation,
+        user=member,
+        student=spec,
+        options=SMALL,
     )
     job = wait_for(job, Status.FAILED)
 

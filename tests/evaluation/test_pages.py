@@ -118,7 +118,7 @@ def test_a_member_starts_one_evaluate_job_per_model(web, member, task, teacher, 
 
     assert response.status_code == 302
     jobs = Job.objects.filter(kind=Job.Kind.EVALUATE).order_by("pk")
-    assert [("teacher_id" in j.params, j.params["dataset_ids"], j.params["coverage"]) for j in jobs] == [
+    assert [(j.params["teacher_id"] is not None, j.params["dataset_ids"], j.params["coverage"]) for j in jobs] == [
         (True, [test_set.pk], 0.9),
         (False, [test_set.pk], 0.9),
     ]

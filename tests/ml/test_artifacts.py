@@ -8,6 +8,7 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from domain.digests import folder_sha256
 from tests.ml.tiny import (
     one_torch_thread,  # noqa: F401 (a fixture, used by name below)
     tiny_model,
@@ -32,7 +33,8 @@ def test_a_saved_artifact_loads_with_plain_transformers_and_gives_the_same_logit
     mine = model(**tokenizer(text, padding=True, return_tensors="pt")).logits
     assert torch.allclose(theirs, mine)
     assert (folder / "model.safetensors").is_file()
-    assert load_artifact_metadata(folder) == METADATA
+    # The metadata records the folder's content digest (taken over every file but the metadata itself).
+    assert load_artifact_metadata(folder) == METADATA | {"sha256": folder_sha256(folder)}
     assert loaded.config.id2label == {0: "negative", 1: "positive"}
     assert [p.name for p in folder.parent.iterdir()] == ["student-1"]  # no temp folder left
 

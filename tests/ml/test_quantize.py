@@ -11,7 +11,7 @@ import torch
 from safetensors import safe_open
 from transformers import BertConfig, BertForSequenceClassification
 
-from workers.ml.model_source import PRESETS
+from domain.model_refs import PRESETS
 from workers.ml.quantize import (
     METHODS,
     QuantizationError,

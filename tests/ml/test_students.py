@@ -8,12 +8,12 @@ import pytest
 import torch
 from transformers import BertModel, GPT2Config, GPT2ForSequenceClassification
 
+from domain.model_refs import PRESETS
 from tests.ml.tiny import (
     one_torch_thread,  # noqa: F401 (a fixture, used by name below)
     tiny_config,
     tiny_model,
 )
-from workers.ml.model_source import PRESETS
 from workers.ml.students import (
     count_parameters,
     label_maps,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from tokenizers import Tokenizer
 
-from workers.ml.model_source import PRESETS
+from domain.model_refs import PRESETS
 from workers.ml.reporting import ListReporter, StopRequested
 from workers.ml.tokenizer_profile import (
     TokenizerProfileConfig,

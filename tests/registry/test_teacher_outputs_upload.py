@@ -9,9 +9,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from domain.specs import StudentOptions, TrainingOptions
 from tests.factories import upload
 from tests.registry.test_teacher_web import alerts
-from webapp.distillation.services import StudentSpec, TrainingOptions, distill_start, finetune_start
+from webapp.distillation.services import distil_students, finetune_start
 from webapp.jobs.services import profile_job_start
 from webapp.registry.models import Teacher
 from webapp.registry.services import teacher_upload_outputs
@@ -84,26 +85,28 @@ def test_jobs_that_need_weights_refuse_an_uploaded_teacher(task, member, dataset
     with pytest.raises(ValidationError, match="no tokenizer"):
         profile_job_start(task=task, dataset=dataset, teacher=uploaded_teacher, user=member)
     with pytest.raises(ValidationError, match="construction 'pretrained'"):
-        distill_start(
+        distil_students(
+            confirm_below_bar=True,
             task=task,
             teacher=uploaded_teacher,
             train=dataset,
             validation=None,
             user=member,
-            spec=StudentSpec(construction="truncated", layers=1),
+            student=StudentOptions(construction="truncated", layers=1),
             options=options,
         )
 
 
 def test_a_pretrained_student_can_be_distilled_from_it(task, member, dataset, uploaded_teacher):
-    job = distill_start(
+    job = distil_students(
+        confirm_below_bar=True,
         task=task,
         teacher=uploaded_teacher,
         train=dataset,
         validation=None,
         user=member,
-        spec=StudentSpec(construction="pretrained", student_ref="minilm-l6-offline"),
+        student=StudentOptions(construction="pretrained", student_ref="minilm-l6-offline"),
         options=TrainingOptions(epochs=1),
     )
 
-    assert job.params["teacher_id"] == uploaded_teacher.pk and job.params["construction"] == "pretrained"
+    assert job.params["teacher_id"] == uploaded_teacher.pk and job.params["student"]["construction"] == "pretrained"

@@ -8,10 +8,11 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from domain import specs
 from webapp.api.serializers import JobSerializer
 from webapp.api.views import TaskScopedMixin, _validated
-from webapp.distillation.forms import STUDENT_LEARNING_RATE
-from webapp.distillation.services import StudentSpec, TrainingOptions, distil_students, finetune_start
+from webapp.distillation.services import distil_students, finetune_start, gate_message, teacher_gate
+from webapp.jobs.services import spec_or_validation_error
 from webapp.registry.models import Dataset, Student, Task, Teacher
 from webapp.registry.selectors import dataset_get_for_user, student_get_for_user, teacher_get_for_user
 
@@ -20,26 +21,46 @@ class TrainingFieldsSerializer(serializers.Serializer):
     teacher = serializers.IntegerField(help_text="Id of a teacher of this task.")
     train = serializers.IntegerField(help_text="Id of a train dataset of this task.")
     validation = serializers.IntegerField(required=False, allow_null=True, help_text="Optional validation dataset id.")
-    epochs = serializers.IntegerField(min_value=1, max_value=200, default=10)
-    batch_size = serializers.IntegerField(min_value=1, max_value=4096, default=32)
-    learning_rate = serializers.FloatField(min_value=1e-7, max_value=0.5, default=5e-5)
-    patience = serializers.IntegerField(min_value=1, max_value=50, default=3)
+    # Bounds and defaults come from the job specs: the form, the API and the service agree.
+    epochs = serializers.IntegerField(min_value=specs.EPOCHS[0], max_value=specs.EPOCHS[1], default=10)
+    batch_size = serializers.IntegerField(min_value=specs.BATCH_SIZE[0], max_value=specs.BATCH_SIZE[1], default=32)
+    learning_rate = serializers.FloatField(
+        min_value=specs.LEARNING_RATE[0], max_value=specs.LEARNING_RATE[1], default=specs.FINETUNE_LEARNING_RATE
+    )
+    patience = serializers.IntegerField(min_value=specs.PATIENCE[0], max_value=specs.PATIENCE[1], default=3)
 
 
 class DistillStartSerializer(TrainingFieldsSerializer):
-    learning_rate = serializers.FloatField(min_value=1e-7, max_value=0.5, default=STUDENT_LEARNING_RATE)
+    learning_rate = serializers.FloatField(
+        min_value=specs.LEARNING_RATE[0], max_value=specs.LEARNING_RATE[1], default=specs.STUDENT_LEARNING_RATE
+    )
     construction = serializers.ChoiceField(
         choices=[c for c in Student.Construction.choices if c[0] != Student.Construction.QUANTIZED], default="truncated"
     )
     layers = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=48),
+        child=serializers.IntegerField(min_value=specs.STUDENT_LAYERS[0], max_value=specs.STUDENT_LAYERS[1]),
         default=[2],
         help_text="One size distils one student; several start a sweep (a parent job with one child per size).",
     )
     layer_strategy = serializers.ChoiceField(choices=["bottom", "spread"], default="bottom")
     student_ref = serializers.CharField(required=False, allow_blank=True, default="")
-    temperature = serializers.FloatField(min_value=0.1, max_value=50, default=2.0)
+    temperature = serializers.FloatField(
+        min_value=specs.KD_TEMPERATURE[0], max_value=specs.KD_TEMPERATURE[1], default=2.0
+    )
     alpha = serializers.FloatField(min_value=0, max_value=1, default=0.5)
+    confirm_below_bar = serializers.BooleanField(
+        default=False,
+        help_text="Distil from a teacher whose measured quality is below the task's bar (or unmeasured).",
+    )
+
+
+class TeacherGateSerializer(serializers.Serializer):
+    teacher = serializers.IntegerField()
+    score = serializers.FloatField(allow_null=True, help_text="Measured quality on the task's metric.")
+    source = serializers.CharField(help_text="Where the score comes from.")
+    bar = serializers.FloatField(help_text="The task's quality bar.")
+    passes = serializers.BooleanField()
+    message = serializers.CharField()
 
 
 class StudentSerializer(serializers.ModelSerializer):
@@ -81,8 +102,9 @@ def _inputs(request: Request, task: Task, fields: dict[str, Any]) -> tuple[Teach
     return teacher, train, validation
 
 
-def _options(fields: dict[str, Any]) -> TrainingOptions:
-    return TrainingOptions(**{k: fields[k] for k in ("epochs", "batch_size", "learning_rate", "patience")})
+def _options(fields: dict[str, Any]) -> specs.TrainingOptions:
+    keys = ("epochs", "batch_size", "learning_rate", "patience")
+    return spec_or_validation_error(lambda: specs.TrainingOptions(**{k: fields[k] for k in keys}))
 
 
 class TaskFinetuneApi(TaskScopedMixin, generics.GenericAPIView):
@@ -114,12 +136,15 @@ class TaskStudentListDistillApi(TaskScopedMixin, generics.ListAPIView):
         task = self.require_member()
         fields = _validated(DistillStartSerializer, request.data)
         teacher, train, validation = _inputs(request, task, fields)
-        spec = StudentSpec(
-            construction=fields["construction"],
-            layer_strategy=fields["layer_strategy"],
-            student_ref=fields["student_ref"],
-            temperature=fields["temperature"],
-            alpha=fields["alpha"],
+        student = spec_or_validation_error(
+            lambda: specs.StudentOptions(
+                construction=fields["construction"],
+                layers=min(fields["layers"] or [2]),
+                layer_strategy=fields["layer_strategy"],
+                student_ref=fields["student_ref"],
+                temperature=fields["temperature"],
+                alpha=fields["alpha"],
+            )
         )
         job = distil_students(
             task=task,
@@ -128,10 +153,29 @@ class TaskStudentListDistillApi(TaskScopedMixin, generics.ListAPIView):
             validation=validation,
             user=request.user,
             layer_counts=fields["layers"],
-            spec=spec,
+            student=student,
             options=_options(fields),
+            confirm_below_bar=fields["confirm_below_bar"],
         )
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+class TeacherGateApi(TaskScopedMixin, generics.GenericAPIView):
+    """Each distillable teacher's measured quality against the task's bar (what the distil form shows)."""
+
+    serializer_class = TeacherGateSerializer
+
+    @extend_schema(summary="Teachers' quality against the bar", responses={200: TeacherGateSerializer(many=True)})
+    def get(self, request: Request, task_id: int) -> Response:
+        rows = []
+        for teacher in self.task.teachers.all():
+            if teacher.has_task_head:
+                gate = teacher_gate(teacher)
+                rows.append(
+                    {"teacher": teacher.pk, "passes": gate.passes, "message": gate_message(gate)}
+                    | {"score": gate.score, "source": gate.source, "bar": gate.bar}
+                )
+        return Response(TeacherGateSerializer(rows, many=True).data)
 
 
 class StudentDetailApi(generics.RetrieveAPIView):

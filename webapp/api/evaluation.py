@@ -2,6 +2,8 @@
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.http import FileResponse, Http404
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -11,7 +13,12 @@ from rest_framework.response import Response
 from webapp.api.serializers import JobSerializer
 from webapp.api.views import TaskScopedMixin, _validated
 from webapp.evaluation.models import Evaluation, ExternalResult
-from webapp.evaluation.selectors import evaluation_get_for_user, evaluations_visible_to, latest_evaluations
+from webapp.evaluation.selectors import (
+    evaluation_get_for_user,
+    evaluations_visible_to,
+    latest_evaluations,
+    prediction_file,
+)
 from webapp.evaluation.services import evaluate_many, external_results_import
 from webapp.jobs.payloads import job_payload
 from webapp.registry.models import Student, Teacher
@@ -19,6 +26,9 @@ from webapp.registry.selectors import dataset_get_for_user, student_get_for_user
 
 
 class EvaluationSerializer(serializers.ModelSerializer):
+    model_deleted = serializers.BooleanField(read_only=True, help_text="The measured model was deleted since.")
+    predictions_url = serializers.SerializerMethodField(help_text="Per-example predictions (JSONL), token auth.")
+
     class Meta:
         model = Evaluation
         fields = [
@@ -26,7 +36,12 @@ class EvaluationSerializer(serializers.ModelSerializer):
             "task",
             "teacher",
             "student",
+            "model_name",
+            "model_kind",
+            "model_deleted",
+            "artifact_sha256",
             "dataset",
+            "dataset_sha256",
             "dataset_name",
             "dataset_role",
             "examples",
@@ -37,12 +52,23 @@ class EvaluationSerializer(serializers.ModelSerializer):
             "ece_after",
             "temperature",
             "threshold",
+            "calibration_dataset",
+            "calibration_dataset_sha256",
             "agreement_with_teacher",
             "metrics",
+            "speed",
+            "device",
+            "predictions_sha256",
+            "predictions_url",
             "job",
             "created_at",
         ]
         read_only_fields = fields
+
+    def get_predictions_url(self, evaluation: Evaluation) -> str | None:
+        if not evaluation.predictions_path:
+            return None
+        return reverse("api-evaluation-predictions", args=[evaluation.pk])
 
 
 class EvaluateSerializer(serializers.Serializer):
@@ -96,6 +122,20 @@ class EvaluationDetailApi(generics.RetrieveAPIView):
 
     def get_object(self) -> Evaluation:
         return evaluation_get_for_user(user=self.request.user, evaluation_id=self.kwargs["evaluation_id"])
+
+
+class EvaluationPredictionsApi(generics.GenericAPIView):
+    """The per-example predictions of an evaluation as JSONL (one object a line: row, text, label,
+    prediction, confidence after temperature scaling, and the teacher's prediction where there is one)."""
+
+    @extend_schema(summary="Per-example predictions (JSONL)", responses={(200, "application/jsonl"): bytes})
+    def get(self, request: Request, evaluation_id: int) -> FileResponse:
+        evaluation = evaluation_get_for_user(user=request.user, evaluation_id=evaluation_id)
+        path = prediction_file(evaluation)
+        if path is None:
+            raise Http404("The predictions file is no longer stored.")
+        name = f"predictions-evaluation-{evaluation.pk}.jsonl"
+        return FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type="application/jsonl")
 
 
 class TaskExternalResultsApi(TaskScopedMixin, generics.ListAPIView):

@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from domain import specs
 from webapp.accounts.models import Role, Team
 from webapp.accounts.selectors import role_for, team_get_for_user
 from webapp.jobs.models import Job
@@ -198,8 +199,15 @@ class JobSerializer(serializers.Serializer):
     elapsed_seconds = serializers.FloatField(allow_null=True)
     eta_seconds = serializers.FloatField(allow_null=True)
     attempts = serializers.IntegerField()
+    params = serializers.DictField(
+        help_text="The job's typed spec, as started (a distil job's includes its teacher gate)."
+    )
     device_kind = serializers.CharField()
-    device_seconds = serializers.FloatField()
+    device = serializers.DictField(help_text="Where it ran: kind (cpu/cuda), name, threads, dtype.")
+    device_seconds = serializers.FloatField(help_text="Device time over all attempts, lost ones included.")
+    teacher_usage = serializers.DictField(
+        help_text="Teacher calls: examples, input_tokens, output_tokens; estimated for uploaded outputs."
+    )
     cancel_requested = serializers.BooleanField()
     url = serializers.CharField(help_text="The job's web page.")
 
@@ -219,5 +227,9 @@ class JobStartSerializer(serializers.Serializer):
     dataset = serializers.IntegerField(help_text="Id of a dataset of this task.")
     teacher = serializers.IntegerField(help_text="Id of a teacher of this task.")
     max_length = serializers.IntegerField(
-        min_value=8, max_value=8192, required=False, allow_null=True, help_text="Defaults to the teacher's."
+        min_value=specs.MAX_LENGTH[0],
+        max_value=specs.MAX_LENGTH[1],
+        required=False,
+        allow_null=True,
+        help_text="Defaults to the teacher's.",
     )

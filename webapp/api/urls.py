@@ -19,6 +19,7 @@ urlpatterns = [
     path("tasks/<int:task_id>/jobs/", views.TaskJobListStartApi.as_view(), name="api-task-jobs"),
     path("tasks/<int:task_id>/fine-tune/", distillation.TaskFinetuneApi.as_view(), name="api-task-finetune"),
     path("tasks/<int:task_id>/students/", distillation.TaskStudentListDistillApi.as_view(), name="api-task-students"),
+    path("tasks/<int:task_id>/teacher-gates/", distillation.TeacherGateApi.as_view(), name="api-task-teacher-gates"),
     path(
         "tasks/<int:task_id>/evaluations/", evaluation.TaskEvaluationListStartApi.as_view(), name="api-task-evaluations"
     ),
@@ -28,6 +29,11 @@ urlpatterns = [
         name="api-task-external-results",
     ),
     path("evaluations/<int:evaluation_id>/", evaluation.EvaluationDetailApi.as_view(), name="api-evaluation-detail"),
+    path(
+        "evaluations/<int:evaluation_id>/predictions/",
+        evaluation.EvaluationPredictionsApi.as_view(),
+        name="api-evaluation-predictions",
+    ),
     path("students/<int:student_id>/", distillation.StudentDetailApi.as_view(), name="api-student-detail"),
     path("datasets/<int:dataset_id>/", views.DatasetDetailApi.as_view(), name="api-dataset-detail"),
     path("teachers/<int:teacher_id>/", views.TeacherDetailApi.as_view(), name="api-teacher-detail"),

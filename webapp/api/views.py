@@ -48,7 +48,16 @@ from webapp.registry.services import dataset_upload, task_create, teacher_regist
 
 
 def _validated(serializer_class: type[serializers.Serializer], data: Any, **context: Any) -> dict[str, Any]:
+    """Validated fields; a field the endpoint does not take (a typo such as "learning_rte") is a 400, not
+    silently dropped: a job must run with exactly the parameters the caller meant."""
     serializer = serializer_class(data=data, context=context)
+    if hasattr(data, "keys"):
+        unknown = sorted(set(data.keys()) - set(serializer.fields))
+        if unknown:
+            expected = ", ".join(sorted(serializer.fields))
+            raise serializers.ValidationError(
+                {name: [f"Unknown field '{name}'. This endpoint takes: {expected}."] for name in unknown}
+            )
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 

@@ -2,19 +2,32 @@ from typing import Any
 
 from django import forms
 
+from domain import specs
 from webapp.registry.forms import DatasetChoiceField
 from webapp.registry.models import Dataset, Student, Task, Teacher
 
-STUDENT_LEARNING_RATE = 2e-4
+TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "patience")
 
 
 class TrainingFields(forms.Form):
-    epochs = forms.IntegerField(min_value=1, max_value=200, initial=10)
-    batch_size = forms.IntegerField(min_value=1, max_value=4096, initial=32)
-    learning_rate = forms.FloatField(min_value=1e-7, max_value=0.5, initial=5e-5, label="Learning rate")
-    patience = forms.IntegerField(
-        min_value=1, max_value=50, initial=3, help_text="Evaluations without improvement before stopping early."
+    # Bounds and defaults come from the job specs: the form, the API and the service agree.
+    epochs = forms.IntegerField(min_value=specs.EPOCHS[0], max_value=specs.EPOCHS[1], initial=10)
+    batch_size = forms.IntegerField(min_value=specs.BATCH_SIZE[0], max_value=specs.BATCH_SIZE[1], initial=32)
+    learning_rate = forms.FloatField(
+        min_value=specs.LEARNING_RATE[0],
+        max_value=specs.LEARNING_RATE[1],
+        initial=specs.FINETUNE_LEARNING_RATE,
+        label="Learning rate",
     )
+    patience = forms.IntegerField(
+        min_value=specs.PATIENCE[0],
+        max_value=specs.PATIENCE[1],
+        initial=3,
+        help_text="Evaluations without improvement before stopping early.",
+    )
+
+    def training_options(self) -> specs.TrainingOptions:
+        return specs.TrainingOptions(**{key: self.cleaned_data[key] for key in TRAINING_KEYS})
 
 
 class _TaskScoped(TrainingFields):
@@ -77,8 +90,15 @@ class DistillForm(_TaskScoped):
         help_text="For 'another pretrained model': a preset, a folder under MODEL_ROOT or a cached hub id. "
         "KD matches logits over the labels, so its tokenizer may differ from the teacher's.",
     )
-    temperature = forms.FloatField(min_value=0.1, max_value=50, initial=2.0, label="Temperature T")
+    temperature = forms.FloatField(
+        min_value=specs.KD_TEMPERATURE[0], max_value=specs.KD_TEMPERATURE[1], initial=2.0, label="Temperature T"
+    )
     alpha = forms.FloatField(min_value=0, max_value=1, initial=0.5, label="α (weight of the soft-label loss)")
+    confirm_below_bar = forms.BooleanField(
+        required=False,
+        label="Distil anyway from a teacher below the task's bar",
+        help_text="Students learn the teacher's mistakes: distil from a teacher that meets the bar when you can.",
+    )
 
     def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
         super().__init__(*args, task=task, **kwargs)
@@ -88,8 +108,19 @@ class DistillForm(_TaskScoped):
         self.fields["teacher"].initial = queryset.first()
         # Students re-learn how their fewer layers fit together: a larger step than fine-tuning's 5e-5
         # (the BANKING77 benchmark trains them at 3e-4, batch 64).
-        self.fields["learning_rate"].initial = STUDENT_LEARNING_RATE
+        self.fields["learning_rate"].initial = specs.STUDENT_LEARNING_RATE
         self.order_fields(["teacher", "train", "validation", "construction", "layers"])
 
     def clean_layers(self) -> list[int]:
         return parse_layers(self.cleaned_data["layers"])
+
+    def student_options(self) -> specs.StudentOptions:
+        data = self.cleaned_data
+        return specs.StudentOptions(
+            construction=data["construction"],
+            layers=data["layers"][0],
+            layer_strategy=data["layer_strategy"],
+            student_ref=data["student_ref"],
+            temperature=data["temperature"],
+            alpha=data["alpha"],
+        )

@@ -11,21 +11,16 @@ from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role
 from webapp.distillation.forms import DistillForm, FinetuneForm
 from webapp.distillation.services import (
-    StudentSpec,
-    TrainingOptions,
     distil_students,
     finetune_start,
+    gate_message,
     quantize_start,
+    teacher_gate,
     teacher_layer_count,
 )
+from webapp.jobs.services import spec_or_validation_error
 from webapp.registry.selectors import student_get_for_user, task_get_for_user
 from webapp.registry.views import task_context, teacher_page
-
-TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "patience")
-
-
-def _options(data: dict[str, object]) -> TrainingOptions:
-    return TrainingOptions(**{key: data[key] for key in TRAINING_KEYS})  # type: ignore[arg-type]
 
 
 @login_required
@@ -36,13 +31,6 @@ def student_list(request: HttpRequest, task_id: int) -> HttpResponse:
         require_role(user=request.user, team=task.team, role=Role.MEMBER)
         if form.is_valid():
             data = form.cleaned_data
-            spec = StudentSpec(
-                construction=data["construction"],
-                layer_strategy=data["layer_strategy"],
-                student_ref=data["student_ref"],
-                temperature=data["temperature"],
-                alpha=data["alpha"],
-            )
             try:
                 job = distil_students(
                     task=task,
@@ -51,8 +39,9 @@ def student_list(request: HttpRequest, task_id: int) -> HttpResponse:
                     validation=data["validation"],
                     user=request.user,
                     layer_counts=data["layers"],
-                    spec=spec,
-                    options=_options(data),
+                    student=spec_or_validation_error(form.student_options),
+                    options=spec_or_validation_error(form.training_options),
+                    confirm_below_bar=data["confirm_below_bar"],
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)
@@ -64,6 +53,8 @@ def student_list(request: HttpRequest, task_id: int) -> HttpResponse:
         "form": form,
         "teachers_with_head": teachers,
         "teacher_layers": {t.pk: teacher_layer_count(t) for t in teachers},
+        # Each teacher's measured quality against the bar, shown next to the form before anyone distils.
+        "teacher_gates": [(t, gate, gate_message(gate)) for t in teachers for gate in [teacher_gate(t)]],
     }
     return render(request, "distillation/student_list.html", context, status=400 if form.errors else 200)
 
@@ -83,7 +74,7 @@ def finetune(request: HttpRequest, task_id: int) -> HttpResponse:
                 train=data["train"],
                 validation=data["validation"],
                 user=request.user,
-                options=_options(data),
+                options=spec_or_validation_error(form.training_options),
             )
         except ValidationError as exc:
             form.add_error(None, exc)

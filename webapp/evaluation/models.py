@@ -9,11 +9,21 @@ from webapp.registry.models import Dataset, Student, Task, Teacher
 
 
 class Evaluation(models.Model):
-    """One model (a teacher or a student) on one dataset, from one evaluate job."""
+    """One model (a teacher or a student) on one dataset, from one evaluate job. Evidence outlives what it
+    measured: deleting the model or the dataset keeps the row, with their names and digests."""
+
+    class ModelKind(models.TextChoices):
+        TEACHER = "teacher", "Teacher"
+        STUDENT = "student", "Student"
+        QUANTIZED = "quantized", "Quantized student"
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="evaluations")
-    teacher = models.ForeignKey(Teacher, null=True, blank=True, on_delete=models.CASCADE, related_name="evaluations")
-    student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.CASCADE, related_name="evaluations")
+    teacher = models.ForeignKey(Teacher, null=True, blank=True, on_delete=models.SET_NULL, related_name="evaluations")
+    student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="evaluations")
+    # What was measured, kept when the model row is deleted: its name, kind and artifact digest.
+    model_name = models.CharField(max_length=200, default="")
+    model_kind = models.CharField(max_length=16, choices=ModelKind.choices, default=ModelKind.STUDENT)
+    artifact_sha256 = models.CharField(max_length=64, blank=True, default="")
     # The dataset may be deleted later; its name and role stay so the evidence still reads.
     dataset = models.ForeignKey(Dataset, null=True, on_delete=models.SET_NULL, related_name="evaluations")
     dataset_name = models.CharField(max_length=200)
@@ -27,29 +37,46 @@ class Evaluation(models.Model):
     macro_f1 = models.FloatField(null=True)
     ece_before = models.FloatField(null=True)
     ece_after = models.FloatField(null=True)
+    # Temperature T and threshold τ, fitted on `calibration_dataset` (its sha256 kept if it is deleted).
     temperature = models.FloatField(default=1.0)
     threshold = models.FloatField(null=True, help_text="Confidence threshold τ picked on the validation set.")
+    calibration_dataset = models.ForeignKey(
+        Dataset, null=True, blank=True, on_delete=models.SET_NULL, related_name="calibrated_evaluations"
+    )
+    calibration_dataset_sha256 = models.CharField(max_length=64, blank=True, default="")
     agreement_with_teacher = models.FloatField(null=True)
     metrics = models.JSONField(default=dict)
+    # Speed measured by the same job, on `device` ({kind, name, threads, dtype}); null when nothing ran.
+    speed = models.JSONField(null=True, blank=True)
+    device = models.JSONField(default=dict, blank=True)
     predictions_path = models.CharField(max_length=500, blank=True, help_text="Relative to DATA_DIR (JSONL).")
+    predictions_sha256 = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            # At most one model; none once the model it measured was deleted.
             models.CheckConstraint(
-                condition=Q(teacher__isnull=False, student__isnull=True)
-                | Q(teacher__isnull=True, student__isnull=False),
-                name="evaluation_of_exactly_one_model",
+                condition=Q(teacher__isnull=True) | Q(student__isnull=True), name="evaluation_of_at_most_one_model"
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.model} on {self.dataset_name}"
+        return f"{self.model_label} on {self.dataset_name}"
 
     @property
-    def model(self) -> Teacher | Student:
-        return self.teacher or self.student  # type: ignore[return-value]
+    def model(self) -> Teacher | Student | None:
+        """The measured model, or None when it has been deleted since (the evidence stays)."""
+        return self.teacher or self.student
+
+    @property
+    def model_deleted(self) -> bool:
+        return self.teacher_id is None and self.student_id is None
+
+    @property
+    def model_label(self) -> str:
+        return self.model_name + (" (deleted)" if self.model_deleted else "")
 
 
 class ExternalResult(models.Model):

@@ -11,12 +11,16 @@ from django.http import Http404
 
 from webapp.accounts.selectors import scope_to_user
 from webapp.evaluation.models import Evaluation, ExternalResult
-from webapp.registry.models import Task
+from webapp.registry.models import Dataset, Task, Teacher
 from webapp.registry.selectors import AnyUser
+
+# What the pages read of each evaluation's model, fetched with it (a student's teacher, a variant's parent
+# and its teacher): the tier table compares each student with its own teacher without a query per row.
+MODEL_RELATIONS = ("teacher", "student", "student__teacher", "student__parent", "student__parent__teacher")
 
 
 def evaluations_visible_to(*, user: AnyUser) -> QuerySet[Evaluation]:
-    queryset = Evaluation.objects.select_related("task", "task__team", "teacher", "student", "student__parent")
+    queryset = Evaluation.objects.select_related("task", "task__team", *MODEL_RELATIONS)
     return scope_to_user(queryset, user=user, team_path="task__team")
 
 
@@ -28,10 +32,15 @@ def evaluation_get_for_user(*, user: AnyUser, evaluation_id: int) -> Evaluation:
 
 
 def latest_evaluations(task: Task) -> list[Evaluation]:
-    """The newest evaluation of each model on each dataset content: re-running replaces, history stays."""
+    """The newest evaluation of each model on each dataset content: re-running replaces, history stays.
+    Evidence of a deleted model stays readable on its own page and in the API, not in the comparisons."""
     seen: set[tuple[int | None, int | None, str]] = set()
     latest = []
-    queryset = Evaluation.objects.filter(task=task).select_related("teacher", "student", "student__parent")
+    queryset = (
+        Evaluation.objects.filter(task=task)
+        .exclude(teacher__isnull=True, student__isnull=True)
+        .select_related(*MODEL_RELATIONS)
+    )
     for evaluation in queryset.order_by("-created_at", "-pk"):
         key = (evaluation.teacher_id, evaluation.student_id, evaluation.dataset_sha256)
         if key not in seen:
@@ -40,14 +49,40 @@ def latest_evaluations(task: Task) -> list[Evaluation]:
     return latest
 
 
+def teacher_measured_quality(teacher: Teacher) -> tuple[float | None, str]:
+    """The teacher's best evidence on the task's metric, and where it comes from: its newest evaluation on
+    a validation or test set, else the validation accuracy its fine-tune job reached; (None, "") if never
+    measured. Used to gate distillation: only distil from a teacher that is demonstrably good."""
+    metric = teacher.task.quality_metric
+    evaluation = (
+        Evaluation.objects.filter(teacher=teacher, dataset_role__in=[Dataset.Role.VALIDATION, Dataset.Role.TEST])
+        .exclude(**{f"{metric}__isnull": True})
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if evaluation is not None:
+        score = getattr(evaluation, metric)
+        return score, f"{metric.replace('_', '-')} on '{evaluation.dataset_name}' (evaluate job {evaluation.job_id})"
+    if teacher.metrics.get("val_accuracy") is not None:
+        job = f"fine-tune job {teacher.source_job_id}" if teacher.source_job_id else "its fine-tune"
+        return float(teacher.metrics["val_accuracy"]), f"validation accuracy reached by {job}"
+    return None, ""
+
+
 def external_results_of(task: Task) -> QuerySet[ExternalResult]:
     return ExternalResult.objects.filter(task=task)
 
 
-def prediction_rows(evaluation: Evaluation) -> Iterator[dict[str, Any]]:
-    """The stored per-example predictions (text, label, prediction, confidence, ...), if still on disk."""
+def prediction_file(evaluation: Evaluation) -> Path | None:
+    """Where the per-example predictions are stored, or None if they are not (any more)."""
     path = Path(settings.DATA_DIR) / evaluation.predictions_path
-    if not evaluation.predictions_path or not path.is_file():
+    return path if evaluation.predictions_path and path.is_file() else None
+
+
+def prediction_rows(evaluation: Evaluation) -> Iterator[dict[str, Any]]:
+    """The stored per-example predictions (row, text, label, prediction, confidence, ...), if still on disk."""
+    path = prediction_file(evaluation)
+    if path is None:
         return
     with path.open(encoding="utf-8") as handle:
         for line in handle:

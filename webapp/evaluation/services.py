@@ -3,6 +3,7 @@ of models evaluated elsewhere. Each checks the caller's role on the server and n
 
 import io
 import json
+from dataclasses import asdict
 from typing import IO
 
 from django.conf import settings
@@ -10,17 +11,18 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from domain.perturb import perturb_rows
+from domain.results import ModelEvaluated
+from domain.specs import EvaluateSpec
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role
 from webapp.evaluation.importers import parse_external_results
-from webapp.evaluation.models import ExternalResult
+from webapp.evaluation.models import Evaluation, ExternalResult
 from webapp.jobs.models import Job
-from webapp.jobs.services import job_enqueue
+from webapp.jobs.services import job_enqueue, spec_or_validation_error
 from webapp.registry.models import Dataset, Student, Task, Teacher
 from webapp.registry.parsing import DatasetFormatError
-from webapp.registry.selectors import dataset_rows
 from webapp.registry.services import dataset_upload
-from workers.ml.perturb import perturb_rows
 
 Model = Teacher | Student
 
@@ -49,15 +51,16 @@ def evaluate_start(
             f"'{model}' does not predict this task's {len(task.labels)} labels"
             + (": fine-tune it first." if isinstance(model, Teacher) else ".")
         )
-    if not 0.5 <= coverage < 1:
-        raise ValidationError("The coverage that picks τ must be between 0.5 and 1 (e.g. 0.95).")
-    params = {
-        "teacher_id" if isinstance(model, Teacher) else "student_id": model.pk,
-        "dataset_ids": [d.pk for d in datasets],
-        "validation_dataset_id": validation.pk if validation else None,
-        "coverage": coverage,
-    }
-    return job_enqueue(task=task, kind=Job.Kind.EVALUATE, params=params, user=user, queue=Job.Queue.GPU)
+    spec = spec_or_validation_error(
+        lambda: EvaluateSpec(
+            teacher_id=model.pk if isinstance(model, Teacher) else None,
+            student_id=model.pk if isinstance(model, Student) else None,
+            dataset_ids=tuple(d.pk for d in datasets),
+            validation_dataset_id=validation.pk if validation else None,
+            coverage=coverage,
+        )
+    )
+    return job_enqueue(task=task, spec=spec, user=user)
 
 
 @transaction.atomic
@@ -76,7 +79,7 @@ def robustness_probe_create(*, dataset: Dataset, user: AbstractBaseUser, seed: i
     require_role(user=user, team=dataset.task.team, role=Role.MEMBER)
     if dataset.role not in (Dataset.Role.TEST, Dataset.Role.VALIDATION):
         raise ValidationError("A robustness probe is made from a test (or validation) set.")
-    rows = perturb_rows(((row["text"], row.get("label")) for row in dataset_rows(dataset)), seed=seed)
+    rows = perturb_rows(((row["text"], row.get("label")) for row in dataset.rows()), seed=seed)
     content = "".join(
         json.dumps({"text": text, "label": label, "perturbation": kinds}, ensure_ascii=False) + "\n"
         for text, label, kinds in rows
@@ -126,3 +129,61 @@ def external_results_import(
             )
             stored.append(result)
     return stored
+
+
+def evaluation_record(job: Job, result: ModelEvaluated) -> dict[str, list[int]]:
+    """One Evaluation per dataset an evaluate job scored, each naming exactly what it measured: the model
+    (and its artifact digest), the dataset (and its sha256), the validation set T and τ were fitted on, the
+    device the speed was timed on, and the sha256 of the per-example predictions file."""
+    model: Model | None = (
+        Teacher.objects.filter(pk=result.teacher_id).first()
+        if result.teacher_id
+        else Student.objects.filter(pk=result.student_id).first()
+    )
+    if model is None:
+        raise LookupError("the evaluated model was deleted while the job ran")
+    if isinstance(model, Teacher):
+        kind = Evaluation.ModelKind.TEACHER
+    elif model.construction == Student.Construction.QUANTIZED:
+        kind = Evaluation.ModelKind.QUANTIZED
+    else:
+        kind = Evaluation.ModelKind.STUDENT
+    calibration = result.calibration
+    rows = []
+    for item in result.datasets:
+        evidence = item.evidence
+        before, after = evidence.get("before_scaling") or {}, evidence.get("after_scaling") or {}
+        rows.append(
+            Evaluation.objects.create(
+                task_id=job.task_id,
+                teacher=model if isinstance(model, Teacher) else None,
+                student=model if isinstance(model, Student) else None,
+                model_name=str(model)[:200],
+                model_kind=kind,
+                artifact_sha256=result.artifact_sha256,
+                dataset=Dataset.objects.filter(pk=item.dataset_id).first(),
+                dataset_name=item.dataset_name[:200],
+                dataset_role=item.dataset_role,
+                dataset_sha256=item.dataset_sha256,
+                job=job,
+                examples=evidence["examples"],
+                in_scope_examples=evidence["in_scope_examples"],
+                accuracy=evidence["accuracy"],
+                macro_f1=evidence["macro_f1"],
+                ece_before=before.get("ece"),
+                ece_after=after.get("ece"),
+                temperature=calibration.temperature,
+                threshold=calibration.threshold,
+                calibration_dataset=Dataset.objects.filter(pk=calibration.validation_dataset_id).first()
+                if calibration.validation_dataset_id
+                else None,
+                calibration_dataset_sha256=calibration.validation_sha256,
+                agreement_with_teacher=evidence.get("agreement_with_teacher"),
+                metrics=evidence,
+                speed=result.speed,
+                device=asdict(result.device) if result.device else {},
+                predictions_path=item.predictions_path,
+                predictions_sha256=item.predictions_sha256,
+            )
+        )
+    return {"evaluation_ids": [row.pk for row in rows]}

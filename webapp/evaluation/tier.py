@@ -74,9 +74,12 @@ def tier_table(task: Task, evaluations: list[Evaluation], externals: list[Extern
     columns = _dataset_columns(evaluations) + _external_columns(externals)
     by_model: dict[str, dict[str, Evaluation]] = {}
     models: dict[str, Teacher | Student] = {}
-    for evaluation in evaluations:
-        key = model_key(evaluation.model)
-        models[key] = evaluation.model
+    speeds: dict[str, dict[str, Any]] = {}
+    for evaluation in sorted(evaluations, key=lambda e: (e.created_at, e.pk), reverse=True):
+        key = model_key(evaluation.model)  # type: ignore[arg-type]
+        models[key] = evaluation.model  # type: ignore[assignment]
+        if evaluation.speed and key not in speeds:
+            speeds[key] = evaluation.speed  # the newest timing of this model
         by_model.setdefault(key, {})[evaluation.dataset_sha256] = evaluation
 
     teacher_scores = {
@@ -100,10 +103,9 @@ def tier_table(task: Task, evaluations: list[Evaluation], externals: list[Extern
                 kind=_kind(model),
                 detail=_detail(model),
                 cells=cells,
-                speed=dict(model.metrics.get("speed") or {}),
-                parameters=(model.metrics.get("speed") or {}).get("parameters") or getattr(model, "parameters", None),
-                size_bytes=getattr(model, "size_bytes", None)
-                or (model.metrics.get("speed") or {}).get("artifact_bytes"),
+                speed=speeds.get(key, {}),
+                parameters=speeds.get(key, {}).get("parameters") or getattr(model, "parameters", None),
+                size_bytes=getattr(model, "size_bytes", None) or speeds.get(key, {}).get("artifact_bytes"),
                 calibration=by_model[key].get(primary.key) if primary and primary.kind == "dataset" else None,
             )
         )
@@ -185,8 +187,12 @@ def _reference_teacher(
 
 
 def _dataset_columns(evaluations: list[Evaluation]) -> list[Column]:
+    """A column per evaluated dataset, test sets first. The validation set is left out: every evaluate job
+    scores it (T, τ and routing are tuned there), so it is not evidence of how a model generalises."""
     columns: dict[str, Column] = {}
     for evaluation in evaluations:
+        if evaluation.dataset_role == Dataset.Role.VALIDATION:
+            continue
         columns.setdefault(
             evaluation.dataset_sha256,
             Column(

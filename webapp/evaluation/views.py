@@ -2,11 +2,9 @@
 that add evidence (evaluate jobs, robustness probes, imported results)."""
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -24,6 +22,7 @@ from webapp.evaluation.selectors import (
     evaluation_get_for_user,
     external_results_of,
     latest_evaluations,
+    prediction_file,
 )
 from webapp.evaluation.services import evaluate_many, external_results_import, robustness_probe_create
 from webapp.evaluation.tier import tier_table
@@ -164,7 +163,7 @@ def _side_by_side(columns: list[list[Evaluation]]) -> dict[str, Any]:
     for index, evaluations in enumerate(columns):
         for evaluation in evaluations:
             key = (evaluation.teacher_id, evaluation.student_id)
-            names[key] = str(evaluation.model)
+            names[key] = evaluation.model_label
             cells.setdefault(key, [None] * len(columns))[index] = evaluation
     return {
         "datasets": [f"{es[0].dataset_name}" for es in columns],
@@ -204,8 +203,8 @@ def evaluation_detail(request: HttpRequest, evaluation_id: int) -> HttpResponse:
 @login_required
 def evaluation_predictions(request: HttpRequest, evaluation_id: int) -> FileResponse:
     evaluation = evaluation_get_for_user(user=request.user, evaluation_id=evaluation_id)
-    path = Path(settings.DATA_DIR) / evaluation.predictions_path
-    if not evaluation.predictions_path or not path.is_file():
+    path = prediction_file(evaluation)
+    if path is None:
         raise Http404("The predictions file is no longer stored.")
     filename = f"predictions-evaluation-{evaluation.pk}.jsonl"
     return FileResponse(path.open("rb"), as_attachment=True, filename=filename, content_type="application/jsonl")

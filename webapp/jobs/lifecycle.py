@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from webapp.jobs.events import publish_job_update
@@ -24,7 +25,7 @@ FINISH_FIELDS = [
     "total",
     "result",
     "device_kind",
-    "device_seconds",
+    "device",
     "log_tail",
     "cancel_requested",  # taken from the locked row by job_finish, so writing it back loses nothing
 ]
@@ -53,6 +54,16 @@ def job_claim(*, job_id: int, worker: str) -> Job | None:
         job.save(update_fields=["status", "attempts", "worker", "started_at", "heartbeat_at", "log_tail"])
     publish_job_update(job)
     return job
+
+
+def job_start_parent(job: Job, *, children: int) -> None:
+    """A parent job (a sweep) runs nothing itself: it is running from the start, until its children end."""
+    job.status = Status.RUNNING
+    job.started_at = timezone.now()
+    job.total = children
+    job.message = f"0 of {children} students finished"
+    job.save(update_fields=["status", "started_at", "total", "message"])
+    transaction.on_commit(lambda: publish_job_update(job))
 
 
 def job_finish(job: Job, status: str, *, message: str = "", error: str = "", traceback: str = "") -> Job:
@@ -161,6 +172,31 @@ def job_reap(*, job_id: int) -> Job | None:
         job.save(update_fields=["status", "worker", "message", "log_tail"])
         transaction.on_commit(lambda: publish_job_update(job))
         return job
+
+
+def job_requeue(*, job_id: int, reason: str) -> Job | None:
+    """Back to the queue after an attempt the infrastructure stopped (the caller sends it again after
+    commit). The log says why, so nobody is told its worker was lost when it was not."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id, status=Status.RUNNING).first()
+        if job is None:
+            return None
+        job.status = Status.QUEUED
+        job.worker = ""
+        job.message = f"Re-queued: {reason[:200]}."
+        job.append_log(f"{reason}; re-queued (it resumes from its last checkpoint)")
+        job.save(update_fields=["status", "worker", "message", "log_tail"])
+        transaction.on_commit(lambda: publish_job_update(job))
+        return job
+
+
+def job_heartbeat(*, job_id: int, device_seconds: float) -> bool:
+    """A running job is alive, and has used `device_seconds` more since the last beat. Device time accrues
+    here, so an attempt whose worker is killed still counts in the job's compute (the ROI's cost)."""
+    updated = Job.objects.filter(pk=job_id, status=Status.RUNNING).update(
+        heartbeat_at=timezone.now(), device_seconds=F("device_seconds") + max(device_seconds, 0.0)
+    )
+    return bool(updated)
 
 
 def _heartbeat_timeout() -> timedelta:

@@ -13,14 +13,13 @@ class Job(models.Model):
     class Kind(models.TextChoices):
         PROFILE_DATASET = "profile_dataset", "Profile dataset with the teacher's tokenizer"
         FINETUNE_TEACHER = "finetune_teacher", "Fine-tune teacher"
-        CACHE_TEACHER_OUTPUTS = "cache_teacher_outputs", "Cache teacher outputs"
         DISTILL_STUDENT = "distill_student", "Distil student"
         SWEEP = "sweep", "Distil a sweep of student sizes"
         QUANTIZE_STUDENT = "quantize_student", "Quantize student (int8)"
         EVALUATE = "evaluate", "Evaluate a model"
 
     # Kinds that run models and therefore want the accelerator (an evaluation times the model on it).
-    GPU_KINDS = (Kind.FINETUNE_TEACHER, Kind.CACHE_TEACHER_OUTPUTS, Kind.DISTILL_STUDENT, Kind.EVALUATE)
+    GPU_KINDS = (Kind.FINETUNE_TEACHER, Kind.DISTILL_STUDENT, Kind.EVALUATE)
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -53,10 +52,16 @@ class Job(models.Model):
     cancel_requested = models.BooleanField(default=False)
     attempts = models.PositiveIntegerField(default=0)
     worker = models.CharField(max_length=255, blank=True)
+    # Compute used, over all attempts (the ROI's measured training cost): a readable description of the
+    # device and its structured form ({kind, name, threads, dtype}), so CPU time never prices a GPU.
     device_kind = models.CharField(max_length=120, blank=True)
+    device = models.JSONField(default=dict, blank=True)
     device_seconds = models.FloatField(default=0.0)
+    # Teacher calls (the ROI's data-generation cost); estimated for uploaded outputs (nothing ran here).
     teacher_examples = models.PositiveBigIntegerField(default=0)
-    teacher_tokens = models.PositiveBigIntegerField(default=0)
+    teacher_input_tokens = models.PositiveBigIntegerField(default=0)
+    teacher_output_tokens = models.PositiveBigIntegerField(default=0)
+    teacher_usage_estimated = models.BooleanField(default=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -34,8 +34,16 @@ def job_payload(job: Job) -> dict[str, Any]:
         "elapsed_seconds": job.elapsed_seconds,
         "eta_seconds": job.eta_seconds,
         "attempts": job.attempts,
+        "params": job.params,
         "device_kind": job.device_kind,
+        "device": job.device,
         "device_seconds": round(job.device_seconds, 3),
+        "teacher_usage": {
+            "examples": job.teacher_examples,
+            "input_tokens": job.teacher_input_tokens,
+            "output_tokens": job.teacher_output_tokens,
+            "estimated": job.teacher_usage_estimated,
+        },
         "cancel_requested": job.cancel_requested,
         "url": reverse("job-detail", args=[job.pk]),
     }

@@ -1,11 +1,13 @@
 """Writes for jobs: create and enqueue after commit, cancel, and re-queue the jobs of lost workers."""
 
-from typing import Any
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from domain.specs import JobSpec, ProfileSpec, SpecError, SweepSpec
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role
 from webapp.jobs import lifecycle
@@ -13,6 +15,7 @@ from webapp.jobs.models import Job
 from webapp.registry.models import Dataset, Task, Teacher
 
 RUN_JOB_TASK = "distillery.run_job"
+S = TypeVar("S")
 
 
 def send_to_worker(job: Job) -> None:
@@ -22,13 +25,28 @@ def send_to_worker(job: Job) -> None:
     app.send_task(RUN_JOB_TASK, args=[job.pk], queue=job.queue)
 
 
-def job_enqueue(*, task: Task, kind: str, params: dict[str, Any], user: AbstractBaseUser, queue: str) -> Job:
+def job_enqueue(*, task: Task, spec: JobSpec, user: AbstractBaseUser, parent: Job | None = None) -> Job:
+    """The one way a job is created: its typed spec is what `params` stores. A sweep parent runs nothing
+    itself (its children do), so it starts running at once instead of going to a queue."""
     require_role(user=user, team=task.team, role=Role.MEMBER)
-    job = Job.objects.create(task=task, kind=kind, params=params, queue=queue, created_by=user)
-    job.append_log(f"queued on '{queue}'")
+    job = Job.objects.create(
+        task=task, parent=parent, kind=spec.kind, params=spec.to_params(), queue=spec.queue, created_by=user
+    )
+    if isinstance(spec, SweepSpec):
+        lifecycle.job_start_parent(job, children=len(spec.sizes))
+        return job
+    job.append_log(f"queued on '{job.queue}'")
     job.save(update_fields=["log_tail"])
     transaction.on_commit(lambda: send_to_worker(job))
     return job
+
+
+def spec_or_validation_error(build: Callable[[], S]) -> S:
+    """Build a spec, turning SpecError into the ValidationError forms and the API already show."""
+    try:
+        return build()
+    except SpecError as exc:
+        raise ValidationError({exc.field: exc.message} if exc.field else exc.message) from exc
 
 
 def job_cancel(*, job: Job, user: AbstractBaseUser) -> Job:
@@ -43,12 +61,10 @@ def profile_job_start(
         raise ValidationError("The dataset and the teacher must belong to this task.")
     if teacher.is_precomputed:
         raise ValidationError(f"Teacher '{teacher}' is uploaded outputs with no tokenizer: profile with a model.")
-    length = max_length or teacher.max_length
-    if not 8 <= length <= 8192:
-        raise ValidationError("max_length must be between 8 and 8192 tokens.")
-    params = {"dataset_id": dataset.pk, "teacher_id": teacher.pk, "max_length": length}
-    # Tokenizing needs no accelerator: keep the GPU queue free for training.
-    return job_enqueue(task=task, kind=Job.Kind.PROFILE_DATASET, params=params, user=user, queue=Job.Queue.DEFAULT)
+    spec = spec_or_validation_error(
+        lambda: ProfileSpec(dataset_id=dataset.pk, teacher_id=teacher.pk, max_length=max_length or teacher.max_length)
+    )
+    return job_enqueue(task=task, spec=spec, user=user)
 
 
 def jobs_reap_lost() -> int:

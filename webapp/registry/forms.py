@@ -1,8 +1,8 @@
 from django import forms
 
+from domain.model_refs import PRESETS
 from webapp.registry.models import Dataset, Task, Teacher
 from webapp.registry.services import TASK_FIELDS
-from workers.ml.model_source import PRESETS
 
 
 class TaskForm(forms.ModelForm):

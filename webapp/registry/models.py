@@ -1,4 +1,7 @@
+import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -96,6 +99,12 @@ class Dataset(models.Model):
     def rows_path(self) -> Path:
         return self.folder / "rows.jsonl"
 
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """The stored, normalised rows ({"text", "label"}) in file order, whatever the upload's format."""
+        with self.rows_path.open(encoding="utf-8") as handle:
+            for line in handle:
+                yield json.loads(line)
+
 
 class Teacher(models.Model):
     """The large model a task distils from, and what it costs to run."""
@@ -129,6 +138,8 @@ class Teacher(models.Model):
     base = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="fine_tunes")
     source_job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     metrics = models.JSONField(default=dict, blank=True)
+    # Content sha256 of the folder a fine-tuned teacher was saved to (empty for registered models).
+    artifact_sha256 = models.CharField(max_length=64, blank=True, default="")
     # A precomputed teacher's uploaded outputs (relative to DATA_DIR); empty for a model Distillery runs.
     outputs_dir = models.CharField(max_length=500, blank=True, default="")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -170,8 +181,10 @@ class Student(models.Model):
     parameters = models.PositiveBigIntegerField(default=0)
     size_bytes = models.PositiveBigIntegerField(default=0)
     labels = models.JSONField(default=list)
-    # Relative to MODEL_ROOT, so it resolves like any model ref ("./distillery/...").
+    # Relative to MODEL_ROOT, so it resolves like any model ref ("./distillery/..."); its content sha256
+    # is also written in the folder's distillery.json.
     artifact = models.CharField(max_length=500)
+    artifact_sha256 = models.CharField(max_length=64, blank=True, default="")
     config = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     source_job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -1,7 +1,5 @@
 """Reads of tasks, datasets and teachers, always scoped to the user's teams."""
 
-import json
-from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -53,22 +51,15 @@ def teacher_get_for_user(*, user: AnyUser, teacher_id: int) -> Teacher:
     return teacher
 
 
-def dataset_rows(dataset: Dataset) -> Iterator[dict[str, Any]]:
-    """The normalised rows ({"text", "label"}) workers and pages read, whatever the upload's format."""
-    with dataset.rows_path.open(encoding="utf-8") as handle:
-        for line in handle:
-            yield json.loads(line)
-
-
 def dataset_overlaps(dataset: Dataset) -> list[dict[str, Any]]:
     """How many of this dataset's texts also appear in each other dataset of the task (after
     case and whitespace normalisation): train/test overlap inflates test scores."""
-    mine = text_fingerprints(row["text"] for row in dataset_rows(dataset))
+    mine = text_fingerprints(row["text"] for row in dataset.rows())
     overlaps = []
     for other in Dataset.objects.filter(task=dataset.task).exclude(pk=dataset.pk).order_by("role", "name"):
         if not other.rows_path.exists():
             continue
-        theirs = text_fingerprints(row["text"] for row in dataset_rows(other))
+        theirs = text_fingerprints(row["text"] for row in other.rows())
         overlaps.append({"dataset": other, "count": overlap_count(mine, theirs)})
     return overlaps
 

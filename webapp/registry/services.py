@@ -16,13 +16,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from domain.model_refs import ModelSourceError, resolve_model_ref
 from webapp.accounts.models import Role, Team
 from webapp.accounts.selectors import require_role
 from webapp.registry.dataset_stats import compute_stats
 from webapp.registry.models import Dataset, Task, Teacher
 from webapp.registry.parsing import DatasetFormatError, ParsedDataset, ParsedRow, parse_dataset
 from webapp.registry.precomputed import parse_teacher_outputs, save_outputs
-from workers.ml.model_source import ModelSourceError, resolve_model_ref
 
 TASK_FIELDS = (
     "name",

@@ -1,22 +1,22 @@
-"""One handler per job kind: load rows, build an ML config, call workers/ml, shape the result."""
+"""One handler per job kind: `handler(spec, ctx) -> result`. Each loads rows, calls workers/ml and returns a
+typed result (domain.results); it never writes a row (webapp services record the result)."""
 
 from collections.abc import Callable
+from typing import Any
 
-from webapp.jobs.models import Job
-from workers.handlers.base import Outcome
+from domain.results import JobResult
+from workers.handlers.base import JobContext
 from workers.handlers.distill import distill_student
 from workers.handlers.evaluate import evaluate_model
 from workers.handlers.finetune import finetune_teacher
 from workers.handlers.profile import profile_dataset
 from workers.handlers.quantize import quantize_student
-from workers.handlers.teacher_outputs import cache_teacher_outputs
-from workers.reporter import JobReporter
 
-HANDLERS: dict[str, Callable[[Job, JobReporter], Outcome]] = {
-    Job.Kind.PROFILE_DATASET: profile_dataset,
-    Job.Kind.FINETUNE_TEACHER: finetune_teacher,
-    Job.Kind.CACHE_TEACHER_OUTPUTS: cache_teacher_outputs,
-    Job.Kind.DISTILL_STUDENT: distill_student,
-    Job.Kind.QUANTIZE_STUDENT: quantize_student,
-    Job.Kind.EVALUATE: evaluate_model,
+# Keyed by Job.Kind value (a sweep has no handler: its children run, it follows them).
+HANDLERS: dict[str, Callable[[Any, JobContext], JobResult]] = {
+    "profile_dataset": profile_dataset,
+    "finetune_teacher": finetune_teacher,
+    "distill_student": distill_student,
+    "quantize_student": quantize_student,
+    "evaluate": evaluate_model,
 }

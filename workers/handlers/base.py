@@ -1,19 +1,24 @@
-from dataclasses import dataclass, field
+"""What every handler gets (its job, a reporter, the ledger of what it costs) and the loaders they share.
+Handlers read rows; they never write them: they return a typed result (domain.results)."""
+
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 
-from webapp.registry.models import Dataset, Teacher
+from domain.model_refs import ModelSourceError, ResolvedModel, resolve_model_ref
+from domain.results import Ledger
+from webapp.jobs.models import Job
+from webapp.registry.models import Dataset, Student, Teacher
 from workers.errors import JobFailed
-from workers.ml.model_source import ModelSourceError, ResolvedModel, resolve_model_ref
+from workers.reporter import JobReporter
 
 
 @dataclass
-class Outcome:
-    result: dict[str, Any] = field(default_factory=dict)
-    message: str = ""
-    device_kind: str = "cpu"
+class JobContext:
+    job: Job
+    reporter: JobReporter
+    ledger: Ledger
 
 
 def load_dataset(dataset_id: int, *, task_id: int) -> Dataset:
@@ -45,3 +50,13 @@ def teacher_model(teacher: Teacher) -> ResolvedModel:
 def load_teacher(teacher_id: int, *, task_id: int) -> tuple[Teacher, ResolvedModel]:
     teacher = load_teacher_row(teacher_id, task_id=task_id)
     return teacher, teacher_model(teacher)
+
+
+def load_student(student_id: int, *, task_id: int) -> tuple[Student, Path]:
+    student = Student.objects.filter(pk=student_id, task_id=task_id).select_related("teacher", "parent").first()
+    if student is None:
+        raise JobFailed(f"Student #{student_id} no longer exists (it was deleted after the job was queued).")
+    try:
+        return student, resolve_model_ref(student.artifact, model_root=Path(settings.MODEL_ROOT)).path
+    except ModelSourceError as exc:
+        raise JobFailed(str(exc)) from exc

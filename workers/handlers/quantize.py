@@ -1,39 +1,28 @@
-"""Post-training int8 quantization of a student, registered as a variant of it."""
+"""Post-training int8 quantization of a student, recorded (by the webapp) as a variant of it."""
 
-import json
-import shutil
-from pathlib import Path
-
-from django.conf import settings
-
-from webapp.jobs.models import Job
-from webapp.registry.models import Dataset, Student
-from webapp.registry.selectors import dataset_rows
+from domain.digests import folder_bytes
+from domain.results import Artifact, StudentQuantized
+from domain.specs import QuantizeSpec
+from webapp.registry.models import Dataset
 from workers.errors import JobFailed
-from workers.handlers.base import Outcome
-from workers.handlers.training import model_folder
-from workers.ml.model_source import ModelSourceError, resolve_model_ref
-from workers.reporter import JobReporter
+from workers.handlers.base import JobContext, load_student
+from workers.paths import model_folder
 
 CALIBRATION_ROWS = 256
 
 
-def quantize_student(job: Job, reporter: JobReporter) -> Outcome:
-    from workers.ml.device import describe_device, pick_device
+def quantize_student(spec: QuantizeSpec, ctx: JobContext) -> StudentQuantized:
+    from workers.ml.device import device_info, pick_device
     from workers.ml.quantize import QuantizeConfig, quantize_classifier, save_quantized
     from workers.ml.students import load_classifier
     from workers.ml.tokenizer_profile import load_tokenizer
 
+    job, reporter = ctx.job, ctx.reporter
     # Inputs: the student, and some of the task's own texts to measure how far int8 drifts from fp32.
-    student = Student.objects.filter(pk=job.params["student_id"], task_id=job.task_id).first()
-    if student is None:
-        raise JobFailed(f"Student #{job.params['student_id']} no longer exists.")
-    try:
-        source = resolve_model_ref(student.artifact, model_root=Path(settings.MODEL_ROOT)).path
-    except ModelSourceError as exc:
-        raise JobFailed(str(exc)) from exc
-    texts = _calibration_texts(job)
+    student, source = load_student(spec.student_id, task_id=job.task_id)
+    texts = _calibration_texts(job.task_id)
     device = pick_device()
+    ctx.ledger.device = device_info(device)
     reporter.report(0, 3, message="loading the student")
     model = load_classifier(source).to(device)
     tokenizer = load_tokenizer(source)
@@ -42,17 +31,17 @@ def quantize_student(job: Job, reporter: JobReporter) -> Outcome:
 
     # Quantize and compare with fp32 on those texts.
     reporter.report(1, 3, message="quantizing")
-    method = job.params.get("method", "int8_weight_only")
-    quantized, result = quantize_classifier(model, QuantizeConfig(method=method), example_inputs=dict(inputs))
+    quantized, result = quantize_classifier(model, QuantizeConfig(method=spec.method), example_inputs=dict(inputs))
     reporter.log(
         f"{result.backend}: {result.fp32_bytes:,} -> {result.quantized_bytes:,} bytes in memory "
         f"({result.size_ratio:.2f}x); argmax agreement with fp32 {result.agreement:.1%}, "
         f"max |logit diff| {result.max_abs_logit_diff:.3f}"
     )
 
-    # Keep it: config + safetensors from torchao's transformers integration, plus tokenizer and metadata.
+    # Keep it: config + safetensors from torchao's transformers integration, tokenizer and metadata, written
+    # as one folder that appears whole or not at all.
     reporter.report(2, 3, message="saving")
-    folder, ref = model_folder(job.task, f"student-job{job.pk}-int8")
+    folder, ref = model_folder(job.task_id, f"student-job{job.pk}-int8")
     metrics = {
         "agreement_with_fp32": result.agreement,
         "max_abs_logit_diff": result.max_abs_logit_diff,
@@ -62,52 +51,36 @@ def quantize_student(job: Job, reporter: JobReporter) -> Outcome:
         "backend": result.backend,
         "calibration_rows": len(texts),
     }
+    metadata = {
+        "kind": "student",
+        "quantized_from": student.artifact,
+        "quantized_from_sha256": student.artifact_sha256,
+        "method": spec.method,
+        "metrics": metrics,
+        "job": job.pk,
+    }
     try:
-        save_quantized(quantized, folder)
-        tokenizer.save_pretrained(str(folder))
-        (folder / "distillery.json").write_text(
-            json.dumps(
-                {
-                    "kind": "student",
-                    "quantized_from": student.artifact,
-                    "method": method,
-                    "metrics": metrics,
-                    "job": job.pk,
-                }
-            )
-        )
+        sha256 = save_quantized(quantized, folder, tokenizer=tokenizer, metadata=metadata)
     except OSError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
         raise JobFailed(f"Could not save the quantized model to {folder}: {exc}. Is the disk full?") from exc
-    variant = Student.objects.create(
-        task=job.task,
-        teacher=student.teacher,
-        parent=student,
-        name=f"{student.name} · int8"[:160],
-        construction=Student.Construction.QUANTIZED,
-        layers=student.layers,
-        parameters=student.parameters,
-        size_bytes=sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()),
-        labels=student.labels,
-        artifact=ref,
-        config=student.config | {"quantization": method},
-        metrics=student.metrics | metrics,
-        source_job=job,
-    )
-    return Outcome(
-        result={"student_id": variant.pk} | metrics,
-        message=f"Int8 variant '{variant}' ready: {result.agreement:.1%} argmax agreement with fp32.",
-        device_kind=describe_device(device),
+    return StudentQuantized(
+        message=f"Int8 variant ready: {result.agreement:.1%} argmax agreement with fp32.",
+        summary=metrics | {"sha256": sha256},
+        parent_student_id=student.pk,
+        name=f"{student.name} · int8",
+        artifact=Artifact(ref=ref, sha256=sha256, size_bytes=folder_bytes(folder)),
+        method=spec.method,
+        metrics=metrics,
     )
 
 
-def _calibration_texts(job: Job) -> list[str]:
+def _calibration_texts(task_id: int) -> list[str]:
     """Texts of the task's newest validation (else train) set: the traffic the student will see."""
     for role in (Dataset.Role.VALIDATION, Dataset.Role.TRAIN):
-        dataset = Dataset.objects.filter(task_id=job.task_id, role=role).order_by("-created_at").first()
+        dataset = Dataset.objects.filter(task_id=task_id, role=role).order_by("-created_at").first()
         if dataset is not None and dataset.rows_path.exists():
             texts = []
-            for row in dataset_rows(dataset):
+            for row in dataset.rows():
                 texts.append(row["text"])
                 if len(texts) == CALIBRATION_ROWS:
                     break

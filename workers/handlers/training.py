@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-
-from webapp.jobs.models import Job
+from domain.digests import folder_bytes
+from domain.results import Artifact
 from webapp.registry.models import Dataset, Task
-from webapp.registry.selectors import dataset_rows
 from workers.errors import JobFailed
 from workers.handlers.base import load_dataset
+from workers.paths import model_folder
 
 MIN_ROWS_PER_SPLIT = 10
 
@@ -30,7 +29,7 @@ def labelled_rows(dataset: Dataset, labels: Sequence[str]) -> LabelledRows:
     """Rows with label ids in the task's label order; a label outside it is the user's to fix."""
     index = {label: i for i, label in enumerate(labels)}
     texts, ids = [], []
-    for line, row in enumerate(dataset_rows(dataset), start=1):
+    for line, row in enumerate(dataset.rows(), start=1):
         texts.append(row["text"])
         if row["label"] is None:
             ids.append(-1)
@@ -52,16 +51,17 @@ class TrainingData:
     train_set: Dataset  # where the training rows come from (teacher outputs are cached per dataset)
 
 
-def train_and_validation(job: Job, labels: Sequence[str]) -> TrainingData:
+def train_and_validation(
+    task_id: int, labels: Sequence[str], *, train_id: int, validation_id: int | None, seed: int
+) -> TrainingData:
     """The training rows and the validation rows: the chosen validation set, or a stratified 10% of
     the training set when none was chosen."""
-    params = job.params
-    train_set = load_dataset(params["train_dataset_id"], task_id=job.task_id)
+    train_set = load_dataset(train_id, task_id=task_id)
     train = labelled_rows(train_set, labels)
-    if params.get("validation_dataset_id"):
-        val_set = load_dataset(params["validation_dataset_id"], task_id=job.task_id)
+    if validation_id:
+        val_set = load_dataset(validation_id, task_id=task_id)
         return TrainingData(train, labelled_rows(val_set, labels), f"validation on '{val_set}'", train_set)
-    train, val = stratified_split(train, share=0.1, seed=int(params.get("seed", 0)))
+    train, val = stratified_split(train, share=0.1, seed=seed)
     if len(val.texts) < MIN_ROWS_PER_SPLIT or len(train.texts) < MIN_ROWS_PER_SPLIT:
         raise JobFailed(
             f"'{train_set}' has {len(train.texts) + len(val.texts)} rows: too few to hold out a validation split "
@@ -97,34 +97,6 @@ def task_labels(task: Task) -> list[str]:
     return list(task.labels)
 
 
-def model_folder(task: Task, name: str) -> tuple[Path, str]:
-    """Where a produced model goes, and the model ref (relative to MODEL_ROOT) that loads it again."""
-    relative = Path("distillery") / f"task-{task.pk}" / name
-    return Path(settings.MODEL_ROOT) / relative, f"./{relative}"
-
-
-def checkpoint_path(job: Job) -> Path:
-    """Stable per job, so a re-delivered job finds the checkpoint of its earlier attempt."""
-    folder = Path(settings.DATA_DIR) / "checkpoints"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"job-{job.pk}.pt"
-
-
-def train_config_kwargs(params: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "epochs",
-        "batch_size",
-        "learning_rate",
-        "patience",
-        "seed",
-        "temperature",
-        "alpha",
-        "evals_per_epoch",
-        "checkpoint_every_steps",
-    )
-    return {key: params[key] for key in keys if params.get(key) is not None}
-
-
 @contextmanager
 def training_failures(checkpoint: Path) -> Iterator[None]:
     """Turn what training can run into that the user can act on into a failed job with a message."""
@@ -139,11 +111,14 @@ def training_failures(checkpoint: Path) -> Iterator[None]:
         raise JobFailed("The worker ran out of memory: lower the batch size or max_length.") from exc
 
 
-def save_artifact(model: Any, tokenizer: Any, folder: Path, metadata: dict[str, Any]) -> None:
-    """Save a model folder; a failure (a full disk) leaves nothing behind and fails the job cleanly."""
+def save_artifact(model: Any, tokenizer: Any, task_id: int, name: str, metadata: dict[str, Any]) -> Artifact:
+    """Save a model folder atomically and fingerprint it; a failure (a full disk) leaves nothing behind
+    and fails the job cleanly."""
     from workers.ml.artifacts import save_model_artifact
 
+    folder, ref = model_folder(task_id, name)
     try:
-        save_model_artifact(model, tokenizer, folder, metadata)
+        sha256 = save_model_artifact(model, tokenizer, folder, metadata)
     except OSError as exc:
         raise JobFailed(f"Could not save the model to {folder}: {exc}. Is the disk full?") from exc
+    return Artifact(ref=ref, sha256=sha256, size_bytes=folder_bytes(folder))

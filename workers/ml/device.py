@@ -6,9 +6,12 @@ Everything device-specific lives here so that training and inference code reads 
 from __future__ import annotations
 
 import contextlib
+import platform
 from typing import Any
 
 import torch
+
+from domain.results import DeviceInfo
 
 
 def pick_device(prefer: str = "auto") -> torch.device:
@@ -45,3 +48,21 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager[None]:
 def loader_kwargs(device: torch.device) -> dict[str, Any]:
     """DataLoader settings for `device`: pinned host memory makes host-to-GPU copies faster and asynchronous."""
     return {"pin_memory": device.type == "cuda"}
+
+
+def device_info(device: torch.device) -> DeviceInfo:
+    """The structured description stored with timings and compute: kind, name, threads, compute dtype."""
+    if device.type == "cuda":
+        dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+        return DeviceInfo(kind="cuda", name=torch.cuda.get_device_name(device), threads=1, dtype=dtype)
+    return DeviceInfo(kind=device.type, name=_cpu_name(), threads=torch.get_num_threads(), dtype="float32")
+
+
+def _cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "cpu"

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from torch import Tensor, nn
 from torch.utils._python_dispatch import is_traceable_wrapper_subclass
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedModel
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 METHODS = ("int8_dynamic", "int8_weight_only")
 _TORCHAO_CONFIG_NAMES = {
@@ -237,11 +236,17 @@ def check_safe_folder(folder: Path) -> None:
         raise QuantizationError(f"{folder} has no safetensors weights (model.safetensors).")
 
 
-def save_quantized(model: PreTrainedModel, folder: Path) -> None:
-    """Write a model returned by quantize_classifier to a new folder, atomically.
+def save_quantized(
+    model: PreTrainedModel,
+    folder: Path,
+    *,
+    tokenizer: PreTrainedTokenizerBase | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> str:
+    """Write a model returned by quantize_classifier (and its tokenizer) to a new folder, atomically, with
+    distillery.json holding `metadata` and the folder's digest. Returns the content sha256."""
+    from workers.ml.artifacts import write_artifact
 
-    The folder holds config.json and model.safetensors only (add the tokenizer with its own save_pretrained).
-    """
     quantizer = getattr(model, "hf_quantizer", None)
     if not is_quantized(model) or quantizer is None:
         raise ValueError("save_quantized needs a model returned by quantize_classifier.")
@@ -251,19 +256,14 @@ def save_quantized(model: PreTrainedModel, folder: Path) -> None:
             "This model was loaded already quantized, and transformers cannot save it again; "
             "copy the folder it was loaded from, or quantize the fp32 model again."
         )
-    if folder.exists():
-        raise FileExistsError(f"{folder} already exists; quantized models are never overwritten.")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
-    try:
+
+    def write(tmp: Path) -> None:
         model.save_pretrained(str(tmp))
+        if tokenizer is not None:
+            tokenizer.save_pretrained(str(tmp))
         check_safe_folder(tmp)
-        if folder.exists():
-            raise FileExistsError(f"{folder} already exists; quantized models are never overwritten.")
-        tmp.rename(folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    return write_artifact(folder, write, metadata or {})
 
 
 def load_quantized(folder: Path, *, device: torch.device | str | None = None) -> PreTrainedModel:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workers.ml.model_source import validate_model_folder
+from domain.model_refs import validate_model_folder
 from workers.ml.reporting import Reporter, StopRequested
 
 if TYPE_CHECKING:

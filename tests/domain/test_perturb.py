@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.ml.perturb import CASE, KINDS, TRUNCATE, TYPO, WHITESPACE, perturb_rows, perturb_text
+from domain.perturb import CASE, KINDS, TRUNCATE, TYPO, WHITESPACE, perturb_rows, perturb_text
 
 WORDS = (
     "please cancel my order i want a refund for the broken phone where is package "
@@ -50,7 +50,7 @@ def test_same_input_gives_the_same_output() -> None:
 
 
 def test_the_output_does_not_depend_on_the_process_hash_seed() -> None:
-    script = "from workers.ml.perturb import perturb_text; print(perturb_text('please cancel my order now', seed=7))"
+    script = "from domain.perturb import perturb_text; print(perturb_text('please cancel my order now', seed=7))"
     root = Path(__file__).resolve().parents[2]
     outputs = {
         subprocess.run(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.ml.model_source import (
+from domain.model_refs import (
     PRESETS,
     ModelSourceError,
     resolve_model_ref,
@@ -50,7 +50,7 @@ def test_preset_resolves_to_package_folder_and_validates(root: Path) -> None:
 def test_resolving_does_not_import_torch_or_transformers(root: Path) -> None:
     # A fresh interpreter, since other tests in this process may already have imported them.
     code = (
-        "import sys; from pathlib import Path; from workers.ml.model_source import resolve_model_ref; "
+        "import sys; from pathlib import Path; from domain.model_refs import resolve_model_ref; "
         f"resolve_model_ref('minilm-l6-offline', model_root=Path({str(root)!r})); "
         "print(sorted({'torch', 'transformers', 'django'} & set(sys.modules)))"
     )

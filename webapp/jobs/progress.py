@@ -1,0 +1,28 @@
+"""Writes of a running job's progress, called by the worker's reporter: the progress columns of its row
+(only those the worker owns, with .update(), so a cancel request saved by the web process at the same
+moment is never overwritten) and the points of its live curves. Each write is then published."""
+
+from typing import Any
+
+from django.utils import timezone
+
+from webapp.jobs.events import publish_job_metrics, publish_job_update
+from webapp.jobs.models import Job, JobMetric
+
+
+def job_progress_write(job: Job) -> None:
+    job.heartbeat_at = timezone.now()
+    Job.objects.filter(pk=job.pk).update(
+        step=job.step, total=job.total, message=job.message, log_tail=job.log_tail, heartbeat_at=job.heartbeat_at
+    )
+    publish_job_update(job)
+
+
+def job_metrics_add(job: Job, points: list[dict[str, Any]]) -> None:
+    """points: [{"name", "step", "value"}]."""
+    JobMetric.objects.bulk_create([JobMetric(job=job, **point) for point in points])
+    publish_job_metrics(job, points)
+
+
+def job_cancel_requested(job_id: int) -> bool:
+    return Job.objects.filter(pk=job_id, cancel_requested=True).exists()
