@@ -15,6 +15,7 @@ Target (issue 4): ECE after temperature scaling <= 0.02 for the teacher and the 
 """
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -34,7 +35,7 @@ from domain.perturb import perturb_rows  # noqa: E402
 from workers.ml.calibration import probabilities  # noqa: E402
 from workers.ml.data import EncodedDataset, encode  # noqa: E402
 from workers.ml.device import describe_device, pick_device  # noqa: E402
-from workers.ml.evidence import DEFAULT_COVERAGE, Calibration, dataset_evidence, fit_calibration  # noqa: E402
+from workers.ml.evidence import DEFAULT_COVERAGE, dataset_evidence, fit_calibration  # noqa: E402
 from workers.ml.inference import predict_logits  # noqa: E402
 from workers.ml.quantize import QuantizeConfig, quantize_classifier  # noqa: E402
 from workers.ml.reporting import ListReporter  # noqa: E402
@@ -190,7 +191,7 @@ def part_b(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
         val_logits, val_targets = scorer.logits(model, val), scorer.targets(val)
         calibration = fit_calibration(val_logits, val_targets, coverage=DEFAULT_COVERAGE)
         tau = pick_tau_on_validation(val_logits, val_targets, scorer.logits(model, oos_val), calibration.temperature)
-        picked = Calibration(calibration.temperature, tau, calibration.coverage, calibration.fitted_on)
+        picked = dataclasses.replace(calibration, threshold=tau)
         in_scope = dataset_evidence(scorer.logits(model, test), scorer.targets(test), labels, picked)
         held_out = dataset_evidence(scorer.logits(model, oos_test), scorer.targets(oos_test), labels, picked)
         at_coverage = dataset_evidence(scorer.logits(model, oos_test), scorer.targets(oos_test), labels, calibration)

@@ -10,6 +10,8 @@ import torch
 from torchmetrics.functional.classification import multiclass_calibration_error
 
 from workers.ml.calibration import (
+    MAX_TEMPERATURE,
+    MIN_TEMPERATURE,
     ReliabilityBin,
     brier_score,
     calibration_summary,
@@ -131,32 +133,76 @@ def calibrated_logits(n: int = 3000, classes: int = 4) -> tuple[torch.Tensor, to
 def test_fit_temperature_cools_an_overconfident_model() -> None:
     logits, targets = calibrated_logits()
     overconfident = 4 * logits
-    t = fit_temperature(overconfident, targets)
-    assert 3.0 < t < 5.0  # ~4 undoes the scaling
-    assert negative_log_likelihood(overconfident, targets, t) < negative_log_likelihood(overconfident, targets)
-    assert fit_temperature(overconfident, targets) == t  # deterministic
+    fit = fit_temperature(overconfident, targets)
+    assert 3.0 < fit.temperature < 5.0 and fit.status == "ok"  # ~4 undoes the scaling
+    assert fit.nll_after == pytest.approx(negative_log_likelihood(overconfident, targets, fit.temperature))
+    assert fit.nll_after < fit.nll_before == pytest.approx(negative_log_likelihood(overconfident, targets))
+    assert fit_temperature(overconfident, targets) == fit  # deterministic
 
 
 def test_fit_temperature_sharpens_an_underconfident_model() -> None:
     logits, targets = calibrated_logits()
     underconfident = logits / 4
-    t = fit_temperature(underconfident, targets)
-    assert 0.15 < t < 0.4  # ~1/4
-    assert negative_log_likelihood(underconfident, targets, t) < negative_log_likelihood(underconfident, targets)
+    fit = fit_temperature(underconfident, targets)
+    assert 0.15 < fit.temperature < 0.4 and fit.status == "ok"  # ~1/4
+    assert fit.nll_after < fit.nll_before
+    assert "lowers the validation NLL" in fit.note
 
 
-def test_fit_temperature_is_clamped_to_its_range() -> None:
+def test_fit_temperature_finds_a_low_best_t_instead_of_stopping_at_the_old_bound() -> None:
+    # The case: 77 classes, logits 12 times too small (a 1-epoch model). The best T is about 1/12;
+    # with log T clamped inside the objective, L-BFGS stepped past 0.05, met a zero gradient and stopped
+    # there (NLL 3.65 instead of 3.34).
+    logits, targets = calibrated_logits(n=2000, classes=77)
+    low_scale = logits / 12
+    fit = fit_temperature(low_scale, targets)
+    assert 0.075 < fit.temperature < 0.095 and fit.status == "ok"
+    assert fit.nll_after < negative_log_likelihood(low_scale, targets, 0.05) - 0.1
+    # No T in a fine grid around it does better: this is the minimum, not a stopping point.
+    grid = [0.05 + 0.001 * i for i in range(60)]
+    assert fit.nll_after <= min(negative_log_likelihood(low_scale, targets, t) for t in grid) + 1e-9
+
+
+def test_fit_temperature_on_a_calibrated_model_keeps_t_1_and_says_it_did_not_help() -> None:
+    # Four rows with logits (ln 3, 0): softmax gives 0.75 to class 0, and 3 of the 4 rows are class 0, so
+    # confidence equals accuracy. d NLL / d(1/T) at T = 1 is mean(E_p[z] - z_y)
+    # = (3 * (0.75 ln 3 - ln 3) + (0.75 ln 3 - 0)) / 4 = 0: T = 1 is the exact optimum,
+    # with NLL -(0.75 ln 0.75 + 0.25 ln 0.25) = 0.5623.
+    logits, targets = torch.tensor([[math.log(3.0), 0.0]] * 4), torch.tensor([0, 0, 0, 1])
+    fit = fit_temperature(logits, targets)
+    assert fit.temperature == 1.0 and fit.status == "no_improvement"
+    assert fit.nll_before == fit.nll_after == pytest.approx(-(0.75 * math.log(0.75) + 0.25 * math.log(0.25)))
+    assert "T = 1 is kept" in fit.note
+
+
+def test_fit_temperature_leaves_sampled_calibrated_logits_near_t_1() -> None:
+    # Calibrated by construction, so the best T differs from 1 only by sampling noise: on 1000 rows the
+    # gain is under MIN_NLL_GAIN (T = 1 kept); on 3000 rows T = 1.05 gains 0.0006 nats, a real if tiny fit.
+    fit = fit_temperature(*calibrated_logits(n=1000))
+    assert fit.status == "no_improvement" and fit.temperature == 1.0
+    fit = fit_temperature(*calibrated_logits(n=3000))
+    assert fit.status == "ok" and 1.0 < fit.temperature < 1.1
+    assert 0 < fit.nll_before - fit.nll_after < 0.001
+
+
+@pytest.mark.parametrize(
+    ("scale", "bound", "end"), [(1 / 1000, MIN_TEMPERATURE, "lower"), (1000.0, MAX_TEMPERATURE, "upper")]
+)
+def test_a_best_t_beyond_the_search_range_is_flagged_at_bound(scale: float, bound: float, end: str) -> None:
     logits, targets = calibrated_logits(n=1000)
-    assert fit_temperature(100 * logits, targets) == pytest.approx(20.0)  # the best T is ~100
-    assert fit_temperature(logits / 100, targets) == pytest.approx(0.05)  # the best T is ~0.01
+    scaled = scale * logits  # the best T is ~scale: 0.001 or 1000, both outside [0.01, 100]
+    fit = fit_temperature(scaled, targets)
+    assert fit.temperature == bound and fit.status == "at_bound"
+    assert f"the {end} end of the search range" in fit.note
+    assert fit.nll_after < fit.nll_before  # still the best T in range, just not the best T
 
 
-def test_fit_temperature_stays_finite_when_every_row_is_right() -> None:
-    # The NLL keeps falling as T -> 0; the fit must stop somewhere sane rather than overflow.
+def test_fit_temperature_stays_finite_and_flags_the_bound_when_every_row_is_right() -> None:
+    # The NLL keeps falling as T -> 0; the fit must stop somewhere sane rather than overflow, and say so.
     logits, targets = torch.tensor([[5.0, 0.0], [0.0, 5.0], [3.0, 1.0]]), torch.tensor([0, 1, 0])
-    t = fit_temperature(logits, targets)
-    assert 0.05 <= t < 1.0
-    assert negative_log_likelihood(logits, targets, t) < negative_log_likelihood(logits, targets)
+    fit = fit_temperature(logits, targets)
+    assert fit.temperature == MIN_TEMPERATURE and fit.status == "at_bound"
+    assert math.isfinite(fit.nll_after) and fit.nll_after < fit.nll_before
 
 
 # Five rows, two classes (confidence, right?): 0.9 R, 0.8 W, 0.7 R, 0.6 R, 0.55 W, given out of order.

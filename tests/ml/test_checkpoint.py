@@ -47,6 +47,10 @@ def run(
     return model, result
 
 
+def live_train_loss(reporter: ListReporter) -> list[tuple[int, float]]:
+    return [(r.step, r.metrics["train_loss"]) for r in reporter.reports if "train_loss" in r.metrics]
+
+
 @pytest.mark.parametrize(
     ("stop_at", "teacher"),
     [(4, False), (5, False), (7, False), (3, False), (6, True)],
@@ -56,16 +60,20 @@ def run(
 def test_a_stopped_and_resumed_run_ends_exactly_like_an_uninterrupted_one(
     tmp_path: Path, stop_at: int, teacher: bool
 ) -> None:
-    expected_model, expected = run(ListReporter(), None, teacher=teacher)
+    uninterrupted, resumed_reporter = ListReporter(), ListReporter()
+    expected_model, expected = run(uninterrupted, None, teacher=teacher)
 
     path = tmp_path / "run.pt"
     with pytest.raises(StopRequested, match=f"step {stop_at}/15"):
         run(StopAtStep(step=stop_at), path, teacher=teacher)
     assert path.exists()
-    resumed_model, resumed = run(ListReporter(), path, teacher=teacher)
+    resumed_model, resumed = run(resumed_reporter, path, teacher=teacher)
 
     assert resumed.resumed_from_step == stop_at
     assert resumed.history == expected.history
+    # The live train_loss window comes back too: the point at step 15 is the mean of steps 1..15 either way
+    # (the early-stopping run ends at step 10, before any point after the one at step 1).
+    assert live_train_loss(resumed_reporter) == [p for p in live_train_loss(uninterrupted) if p[0] > stop_at]
     assert (resumed.best_step, resumed.best_val_loss, resumed.steps, resumed.stopped_early) == (
         expected.best_step,
         expected.best_val_loss,

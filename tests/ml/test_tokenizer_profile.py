@@ -43,6 +43,15 @@ def lengths(raw: Tokenizer, texts: list[str]) -> list[int]:
     return [len(raw.encode(t).ids) for t in texts]
 
 
+def test_the_p95_is_the_nearest_rank_length(raw: Tokenizer) -> None:
+    # "word " * n tokenizes to n + 2 tokens ([CLS] ... [SEP]): lengths 3..32 over 30 rows. p95 by nearest
+    # rank is the ceil(0.95 * 30) = 29th smallest, 31 (the old speed rounding took the 28th, 30).
+    texts = ["word " * n for n in range(30, 0, -1)]
+    assert sorted(lengths(raw, texts)) == list(range(3, 33))
+    profile = profile_texts(texts, TokenizerProfileConfig(MODEL, max_length=128), ListReporter())
+    assert profile.p95_tokens == 31
+
+
 def test_short_texts_exact_counts(raw: Tokenizer) -> None:
     expected = lengths(raw, SHORT_TEXTS)
     assert expected == [4, 14, 2]  # [CLS] hello world [SEP]; ...; [CLS] [SEP]

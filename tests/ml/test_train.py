@@ -100,6 +100,27 @@ def test_progress_is_throttled_and_evaluations_report_validation_metrics() -> No
     assert any("Best validation accuracy" in line for line in reporter.lines)
 
 
+# The scripted step below never calls optimizer.step(), which the LR scheduler warns about.
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)`:UserWarning")
+def test_the_live_train_loss_is_one_trailing_mean_with_one_point_per_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Step k "has" loss k, so every point can be worked out by hand. 128 rows in batches of 8: 16 steps per
+    # epoch, 48 in all; progress reports at steps 1, 20, 40 and 48, evaluations at 16, 32 and 48.
+    # The point at step s is the mean of steps max(1, s - 19)..s:
+    #   1 -> 1;  20 -> mean(1..20) = 10.5;  40 -> mean(21..40) = 30.5;  48 -> mean(29..48) = 38.5.
+    # (It used to be the mean since the last report plus, at each evaluation, the mean since the previous
+    # evaluation under the same name: 8.5 at 16, 24.5 at 32, and 44.5 *and* 40.5 at step 48.)
+    monkeypatch.setattr("workers.ml.train._train_step", lambda *args: float(args[-1]))
+    reporter = ListReporter()
+    config = TrainConfig(epochs=3, batch_size=8, learning_rate=1e-3, evals_per_epoch=1, patience=100)
+    result = train_classifier(tiny_model(), TRAIN, VAL, config, reporter, device=CPU, pad_token_id=0)
+
+    points = [(r.step, r.metrics["train_loss"]) for r in reporter.reports if "train_loss" in r.metrics]
+    assert points == [(1, 1.0), (20, 10.5), (40, 30.5), (48, 38.5)]
+    assert [r.step for r in reporter.reports if "val_loss" in r.metrics] == [16, 32, 48]
+    # The history keeps its own per-evaluation mean: steps 1..16, 17..32, 33..48.
+    assert [record["train_loss"] for record in result.history] == [8.5, 24.5, 40.5]
+
+
 def test_a_nan_loss_raises_training_diverged_with_advice() -> None:
     model = tiny_model()
     calls = 0

@@ -65,6 +65,12 @@ def test_the_p95_is_an_actual_value_by_nearest_rank() -> None:
     assert stats["text_length"]["p95"] == 95
 
 
+def test_the_p95_rounds_the_rank_up() -> None:
+    # 30 rows of 1..30 characters: ceil(0.95 * 30) = 29 -> 29 characters; 10 rows: ceil(9.5) = 10 -> the longest.
+    assert compute_stats(rows(*[("x" * n, "a") for n in range(1, 31)]))["text_length"]["p95"] == 29
+    assert compute_stats(rows(*[("x" * n, "a") for n in range(1, 11)]))["text_length"]["p95"] == 10
+
+
 def test_the_histogram_has_about_twenty_integer_bins_covering_every_row() -> None:
     stats = compute_stats(rows(*[("x" * n, "a") for n in range(1, 101)]))
     histogram = stats["text_length"]["histogram"]

@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from domain.stats import percentile
 from webapp.registry.parsing import ParsedRow
 
 HISTOGRAM_BINS = 20
@@ -83,14 +84,8 @@ def _summary(sorted_values: list[int]) -> dict[str, Any]:
     return {
         "mean": statistics.fmean(sorted_values),
         "median": float(statistics.median(sorted_values)),
-        "p95": _percentile(sorted_values, 0.95),
+        "p95": percentile(sorted_values, 0.95),
     }
-
-
-def _percentile(sorted_values: list[int], fraction: float) -> int:
-    """Nearest-rank percentile: always one of the actual values, so it stays an int."""
-    rank = max(1, math.ceil(fraction * len(sorted_values)))
-    return sorted_values[rank - 1]
 
 
 def _histogram(sorted_values: list[int]) -> dict[str, list[int]]:

@@ -16,16 +16,37 @@ torchmetrics on data that has no confidence on an edge.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 
 OUT_OF_SCOPE = -1
-MIN_TEMPERATURE = 0.05
-MAX_TEMPERATURE = 20.0
+# The temperature search range. Wide on purpose: a barely trained model's logits can be tiny (best T well
+# under 0.05), and an end of the range is reported as such ("at_bound") rather than passed off as a fit.
+MIN_TEMPERATURE = 0.01
+MAX_TEMPERATURE = 100.0
+MIN_NLL_GAIN = 1e-4  # nats of validation NLL; a smaller gain is no reason to rescale (T = 1 is kept)
+BOUND_TOLERANCE = 1e-6  # in log T: a fitted T this close to an end of the range sits on it
+GRID_POINTS = 41  # log-spaced T over the range (about 0.23 apart in log T) to bracket the minimum
+GOLDEN_TOLERANCE = 1e-9  # in log T
 RISK_COVERAGE_POINTS = 100
+
+
+# "ok": T lowers the validation NLL; "no_improvement": it does not (T = 1 kept); "at_bound": the best T is an
+# end of the search range; "not_fitted": there were no validation rows (T = 1).
+TemperatureStatus = Literal["ok", "no_improvement", "at_bound", "not_fitted"]
+
+
+@dataclass(frozen=True)
+class TemperatureFit:
+    temperature: float
+    status: TemperatureStatus
+    nll_before: float  # validation NLL at T = 1
+    nll_after: float  # validation NLL at `temperature`
+    note: str  # one sentence for the pages, saying what the fit did
 
 
 @dataclass(frozen=True)
@@ -129,39 +150,98 @@ def confidence_histogram(
     }
 
 
-def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, max_iter: int = 100) -> float:
-    """Temperature scaling (Guo et al., 2017): the T > 0 that minimises the NLL of softmax(logits / T).
+def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, *, max_iter: int = 100) -> TemperatureFit:
+    """Temperature scaling (Guo et al., 2017): the T in [MIN_TEMPERATURE, MAX_TEMPERATURE] that minimises the
+    NLL of softmax(logits / T), and an honest account of how that went.
 
-    Optimises log T (so T stays positive) with L-BFGS and a strong-Wolfe line search from T = 1, in float64
-    on the CPU; nothing random is involved, so the same inputs give the same T. log T is clamped to the
-    allowed range inside the objective, so a set the model gets all right (where the NLL keeps falling as
-    T -> 0) cannot drive it to overflow. Returns T clamped to [0.05, 20].
+    Two searches over u = log T, in float64 on the CPU, nothing random (the same inputs give the same T):
+    L-BFGS with a strong-Wolfe line search from T = 1 on the *unconstrained* u (a clamp inside the objective
+    would make the gradient zero past the bound, and L-BFGS would stop there, short of the optimum), and a
+    grid bracket refined by golden-section search over the whole range. The NLL is convex in 1/T, hence
+    unimodal in u, so the second search finds the range's minimum even where L-BFGS wanders off; the better
+    NLL of the two (and of T = 1) wins.
+
+    The status says what the pages must say: "ok"; "no_improvement" when no T lowers the NLL by
+    MIN_NLL_GAIN (T = 1 is then kept, so "after T" equals "before"); "at_bound" when the best T is an end of
+    the range, i.e. the NLL was still falling there.
     """
     logits, targets = _in_scope(logits, targets)
     logits = logits.detach().to(device="cpu", dtype=torch.float64)
     targets = targets.to("cpu")
     low, high = math.log(MIN_TEMPERATURE), math.log(MAX_TEMPERATURE)
+
+    def nll(log_t: float) -> float:
+        return float(F.cross_entropy(logits / math.exp(log_t), targets))
+
+    candidates = [0.0, _golden_section_minimum(nll, low, high)]
+    from_lbfgs = _lbfgs_log_temperature(logits, targets, max_iter)
+    if math.isfinite(from_lbfgs):
+        candidates.append(min(high, max(low, from_lbfgs)))
+    best = min(candidates, key=nll)  # min keeps the first of equals: T = 1 wins a tie
+    before, after = nll(0.0), nll(best)
+    temperature = math.exp(best)
+
+    if before - after < MIN_NLL_GAIN:
+        note = (
+            f"Temperature scaling does not lower the validation NLL ({before:.4f} at T = 1, {after:.4f} at the "
+            f"best T = {temperature:.3g}): T = 1 is kept, so the figures after T equal those before."
+        )
+        return TemperatureFit(1.0, "no_improvement", before, before, note)
+    if best - low < BOUND_TOLERANCE or high - best < BOUND_TOLERANCE:
+        lower = best - low < BOUND_TOLERANCE
+        temperature = MIN_TEMPERATURE if lower else MAX_TEMPERATURE  # exactly, not exp(log(0.01))
+        why = (
+            "its logits are far too close together, or it is right on (nearly) every validation row"
+            if lower
+            else "its confidence is far too high for how often it is right"
+        )
+        note = (
+            f"T = {temperature:g} is the {'lower' if lower else 'upper'} end of the search range "
+            f"[{MIN_TEMPERATURE:g}, {MAX_TEMPERATURE:g}]: the validation NLL ({before:.4f} at T = 1, {after:.4f} "
+            f"here) was still falling, so the best T lies beyond it ({why}). Treat the figures after T with care."
+        )
+        return TemperatureFit(temperature, "at_bound", before, after, note)
+    note = f"T = {temperature:.3g} lowers the validation NLL from {before:.4f} to {after:.4f}."
+    return TemperatureFit(temperature, "ok", before, after, note)
+
+
+def _lbfgs_log_temperature(logits: torch.Tensor, targets: torch.Tensor, max_iter: int) -> float:
+    """log T from L-BFGS on the unconstrained log T, started at T = 1; may be far out of range or NaN."""
     log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.LBFGS([log_t], lr=1.0, max_iter=max_iter, line_search_fn="strong_wolfe")
 
-    def nll() -> torch.Tensor:
-        return F.cross_entropy(logits / log_t.clamp(low, high).exp(), targets)
-
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
-        loss = nll()
+        loss = F.cross_entropy(logits / log_t.exp(), targets)
         loss.backward()  # type: ignore[no-untyped-call]
         return loss
 
     optimizer.step(closure)  # type: ignore[no-untyped-call]
-    fitted = float(log_t.detach().clamp(low, high).exp())
-    if not math.isfinite(fitted):
-        return 1.0
-    with torch.no_grad():
-        # L-BFGS should never end worse than where it started; keep T = 1 if it somehow does.
-        if float(F.cross_entropy(logits / fitted, targets)) > float(F.cross_entropy(logits, targets)):
-            return 1.0
-    return min(MAX_TEMPERATURE, max(MIN_TEMPERATURE, fitted))
+    return float(log_t.detach())
+
+
+def _golden_section_minimum(f: Callable[[float], float], low: float, high: float) -> float:
+    """The minimiser of a unimodal f on [low, high]: the best of a coarse grid brackets it, golden-section
+    search narrows the bracket to GOLDEN_TOLERANCE, and the bracket's ends compete too (so an optimum on a
+    bound is returned exactly). Grid ties go to the first point, so the result is deterministic."""
+    grid = [low + (high - low) * i / (GRID_POINTS - 1) for i in range(GRID_POINTS)]
+    values = [f(u) for u in grid]
+    i = values.index(min(values))
+    a, b = grid[max(0, i - 1)], grid[min(GRID_POINTS - 1, i + 1)]
+    ratio = (math.sqrt(5) - 1) / 2
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    fc, fd = f(c), f(d)
+    while b - a > GOLDEN_TOLERANCE:
+        if fc <= fd:  # the minimum is in [a, d]
+            b, d, fd = d, c, fc
+            c = b - ratio * (b - a)
+            fc = f(c)
+        else:  # the minimum is in [c, b]
+            a, c, fc = c, d, fd
+            d = a + ratio * (b - a)
+            fd = f(d)
+    ends = (grid[max(0, i - 1)], (a + b) / 2, grid[min(GRID_POINTS - 1, i + 1)])
+    return min(ends, key=f)
 
 
 def risk_coverage(

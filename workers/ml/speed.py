@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel
 
+from domain.stats import percentile
 from workers.ml.data import EncodedDataset, collate
 from workers.ml.inference import forward_logits, to_device
 
@@ -76,7 +77,7 @@ def measure_interleaved(
     return {
         name: SpeedResult(
             latency_p50_ms=statistics.median(latencies[name]) * 1000,
-            latency_p95_ms=_percentile(latencies[name], 0.95) * 1000,
+            latency_p95_ms=percentile(latencies[name], 0.95) * 1000,
             throughput_rows_per_s=statistics.median(round_throughput[name]),
             round_latency_ms=round_latency[name],
             round_throughput=round_throughput[name],
@@ -88,8 +89,3 @@ def measure_interleaved(
 def median_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
     """Median of per-round ratios: robust to a round where the whole machine was slow."""
     return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
-
-
-def _percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from domain.model_refs import validate_model_folder
+from domain.stats import percentile
 from workers.ml.reporting import Reporter, StopRequested
 
 if TYPE_CHECKING:
@@ -119,8 +120,7 @@ def _summarise(
         max_length=max_length,
         mean_tokens=total_tokens / rows if rows else 0.0,
         median_tokens=float(statistics.median(ordered)) if rows else 0.0,
-        # Nearest-rank percentile: always an observed length, which reads better than an interpolation.
-        p95_tokens=ordered[math.ceil(0.95 * rows) - 1] if rows else 0,
+        p95_tokens=percentile(ordered, 0.95) if rows else 0,
         max_tokens=ordered[-1] if rows else 0,
         truncated_rows=truncated,
         truncated_share=truncated / rows if rows else 0.0,

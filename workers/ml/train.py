@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
 REPORT_EVERY_STEPS = 20  # progress reports are throttled; evaluations always report
+# The live `train_loss` point at step s is the mean loss of steps s-19..s (fewer at the very start): one
+# quantity along the whole curve, never reset at an epoch boundary and never a second point at one step.
+TRAIN_LOSS_WINDOW = REPORT_EVERY_STEPS
 
 
 class TrainingDiverged(ValueError):
@@ -78,7 +81,9 @@ class TrainResult:
     stopped_early: bool
     train_seconds: float  # wall time of this call, evaluations included
     seconds_per_epoch: float  # training steps only (no evaluation), scaled to a full epoch
-    history: list[dict[str, float]]  # one record per evaluation: step, epoch, train_loss, val_loss, val_accuracy
+    # One record per evaluation: step, epoch, train_loss (mean since the previous evaluation), val_loss,
+    # val_accuracy.
+    history: list[dict[str, float]]
     resumed_from_step: int  # 0 for a fresh run
 
 
@@ -91,18 +96,20 @@ class _Progress:
     best_val_loss: float = math.inf
     best_step: int = 0
     evals_without_improvement: int = 0
-    report_loss_sum: float = 0.0  # train loss since the last progress report
-    report_loss_count: int = 0
+    recent_losses: list[float] = field(default_factory=list)  # the last TRAIN_LOSS_WINDOW step losses
     eval_loss_sum: float = 0.0  # train loss since the last evaluation (for history)
     eval_loss_count: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
     best_weights: dict[str, torch.Tensor] | None = None  # on the CPU
 
     def add_loss(self, loss: float) -> None:
-        self.report_loss_sum += loss
-        self.report_loss_count += 1
+        self.recent_losses = [*self.recent_losses, loss][-TRAIN_LOSS_WINDOW:]
         self.eval_loss_sum += loss
         self.eval_loss_count += 1
+
+    def train_loss(self) -> float:
+        """The live curve's value: mean loss over the last TRAIN_LOSS_WINDOW steps."""
+        return sum(self.recent_losses) / len(self.recent_losses)
 
     def to_state(self) -> dict[str, Any]:
         # Shallow on purpose: asdict() would deep-copy the best weights at every checkpoint.
@@ -110,7 +117,8 @@ class _Progress:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> _Progress:
-        return cls(**{name: state[name] for name in cls.__dataclass_fields__})
+        # A field missing from an older checkpoint takes its default (an empty loss window, say).
+        return cls(**{name: state[name] for name in cls.__dataclass_fields__ if name in state})
 
 
 def train_classifier(
@@ -219,12 +227,11 @@ def train_classifier(
                     progress.step,
                     total_steps,
                     {
-                        "train_loss": progress.report_loss_sum / progress.report_loss_count,
+                        "train_loss": progress.train_loss(),
                         "learning_rate": float(scheduler.get_last_lr()[0]),
                     },
                     f"epoch {epoch + 1}/{config.epochs} step {progress.step}/{total_steps}",
                 )
-                progress.report_loss_sum, progress.report_loss_count = 0.0, 0
 
             # evaluation: keep the best weights, count evaluations without improvement, checkpoint
             if batches_done in eval_points:
@@ -438,10 +445,12 @@ def _evaluate_and_track(
         progress.evals_without_improvement = 0
     else:
         progress.evals_without_improvement += 1
+    # No train_loss here: the live curve's points come from the progress reports alone (this per-evaluation
+    # mean, sent at the same step, once drew a jump at every epoch boundary). The history keeps it.
     reporter.report(
         progress.step,
         config.epochs * batches_per_epoch,
-        {"val_loss": val_loss, "val_accuracy": val_accuracy, "train_loss": train_loss},
+        {"val_loss": val_loss, "val_accuracy": val_accuracy},
         f"evaluation at epoch {record['epoch']:.2f}: accuracy {val_accuracy:.4f}",
     )
 
