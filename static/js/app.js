@@ -49,31 +49,9 @@
 
   /* -------------------------------------------------------------- charts --
      Figures travel as JSON (Django's json_script) next to an empty div, so
-     pages render without JS and the same figure can be built in tests. */
-  function chartLayout(el, layout = {}) {
-    const css = getComputedStyle(el);
-    const family = css.getPropertyValue("--pico-font-family").trim() || css.fontFamily;
-    const grid = css.getPropertyValue("--pico-muted-border-color").trim() || "#ddd";
-    const base = {
-      autosize: true,
-      margin: { l: 56, r: 16, t: 40, b: 48 },
-      font: { family, color: css.color, size: 13 },
-      paper_bgcolor: "rgba(0,0,0,0)",   // let the card/page background (and dark mode) show
-      plot_bgcolor: "rgba(0,0,0,0)",
-      xaxis: { gridcolor: grid, zerolinecolor: grid },
-      yaxis: { gridcolor: grid, zerolinecolor: grid },
-      legend: { orientation: "h", y: -0.2 },
-    };
-    // The figure's own settings win; merge one level deep for nested objects.
-    const out = { ...base, ...layout };
-    for (const [key, val] of Object.entries(base)) {
-      if (val && typeof val === "object" && layout[key] && typeof layout[key] === "object") {
-        out[key] = { ...val, ...layout[key] };
-      }
-    }
-    return out;
-  }
-
+     pages render without JS and the same figure can be built in tests. They
+     are whole plotly.py figures, house template included (webapp/ui/plotting.py):
+     the browser only draws them. */
   function renderCharts(root = document) {
     for (const el of root.querySelectorAll(".chart[data-figure]:not([data-rendered])")) {
       el.dataset.rendered = "1";   // mark first: a broken figure must not retry on every swap
@@ -82,8 +60,7 @@
         const src = document.getElementById(el.dataset.figure);
         if (!src) throw new Error(`no figure script #${el.dataset.figure}`);
         const fig = JSON.parse(src.textContent);
-        window.Plotly.newPlot(el, fig.data || [], chartLayout(el, fig.layout),
-          { responsive: true, displaylogo: false });
+        window.Plotly.newPlot(el, fig.data || [], fig.layout || {}, { responsive: true, displaylogo: false });
       } catch (err) {
         console.error("chart", el.dataset.figure, err);
         el.classList.add("chart-failed");

@@ -2,6 +2,7 @@
 profile job and watch its progress bar reach 100% live."""
 
 import io
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -9,10 +10,13 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from plotly.offline import get_plotlyjs_version
 
+from tests.factories import evaluation_of
 from webapp.accounts.models import Membership, Role, Team
 from webapp.registry.demo_data import demo_jsonl
 from webapp.registry.services import dataset_upload
+from webapp.ui.plotting import GRID_COLOR
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -178,3 +182,40 @@ def test_a_member_fine_tunes_distils_a_sweep_and_evaluates_it_from_the_browser(
     page.go_back()
     page.locator("#tier-table tbody tr[data-kind=student] td a").first.click()
     expect(page.get_by_text("Worst classes")).to_be_visible()
+
+
+def test_the_evidence_charts_are_drawn_whole_by_the_packaged_plotly_js(
+    live_stack, django_user_model, page: Page, task, teacher, student, member
+) -> None:
+    """Figures built by plotly.py, house template included, draw as sent: nothing is merged in the browser."""
+    user = django_user_model.objects.create_user("ines", password=PASSWORD)
+    Membership.objects.create(team=task.team, user=user, role=Role.VIEWER)
+    rows = demo_jsonl(per_intent=2, seed=4)
+    test_set = dataset_upload(task=task, user=member, file=io.BytesIO(rows), filename="t.jsonl", role="test")
+    task.refresh_from_db()
+    labels = teacher.labels = student.labels = task.labels
+    teacher.save(update_fields=["labels"])
+    student.save(update_fields=["labels"])
+    targets = [labels.index(json.loads(line)["label"]) for line in rows.splitlines()]
+    # The teacher is sure and right; the student splits its bets between the right label and the next one.
+    confident = [[4.0 if i == t else 0.0 for i in range(len(labels))] for t in targets]
+    hesitant = [[1.0 if i in (t, (t + 1) % len(labels)) else 0.0 for i in range(len(labels))] for t in targets]
+    evaluation_of(teacher, test_set, logits=confident, targets=targets, speed={"latency_p50_ms": 8.0})
+    evaluation_of(student, test_set, logits=hesitant, targets=targets, speed={"latency_p50_ms": 2.0})
+
+    page.goto(live_stack.url + f"/tasks/{task.pk}/evaluation/")
+    page.fill("input[name=username]", "ines")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#chart-quality_latency .main-svg").first).to_be_attached()
+    assert page.evaluate("Plotly.version") == get_plotlyjs_version()
+    drawn = page.evaluate(
+        """() => { const l = document.querySelector('#chart-quality_latency')._fullLayout;
+                   return [l.font.size, l.paper_bgcolor, l.yaxis.gridcolor, l.shapes.length]; }"""
+    )
+    assert drawn == [13, "rgba(0, 0, 0, 0)", GRID_COLOR, 1]  # the house template, and the quality bar
+
+    page.click("text=Calibration: reliability, confidence, risk-coverage")
+    expect(page.locator("#chart-risk-0 .main-svg").first).to_be_attached()
+    expect(page.locator(".chart .plot-container")).to_have_count(3)  # reliability, confidence, risk-coverage
+    expect(page.locator(".chart-failed")).to_have_count(0)

@@ -1,118 +1,103 @@
-"""Plotly figures (plain dicts) for the evidence pages, built from stored evaluations."""
+"""Plotly figures for the evidence pages, built from stored evaluations."""
 
-from typing import Any
+import plotly.graph_objects as go
 
 from webapp.evaluation.models import Evaluation
 from webapp.evaluation.tier import TierTable, pareto_front
+from webapp.ui.plotting import PALETTE, new_figure
 
-Figure = dict[str, Any]
-PALETTE = ["#1095c1", "#d81b60", "#43a047", "#fb8c00", "#7c4dff", "#00897b", "#6d4c41", "#546e7a"]
 # The page's default legend (y=-0.2) sits on the x-axis title once several models are listed.
 _LEGEND_BELOW_AXIS_TITLE = {"orientation": "h", "y": -0.3}
 KIND_SYMBOL = {"teacher": "star", "student": "circle", "quantized": "diamond", "external": "square"}
+QUALITY_BAR_COLOR = "#d32f2f"
 
 
-def quality_latency_figure(table: TierTable) -> Figure:
+def quality_latency_figure(table: TierTable) -> go.Figure:
     """Each evaluated model at (batch-1 latency, score on the primary set); the Pareto frontier joined."""
     points = table.primary_points()
     by_latency = sorted(p["latency_ms"] for p in points)
-    traces: list[dict[str, Any]] = [
-        {
-            "type": "scatter",
-            "mode": "markers+text",
-            "name": point["name"],
-            "x": [point["latency_ms"]],
-            "y": [point["score"]],
-            "text": [point["name"]],
-            "textposition": _label_side(point["latency_ms"], by_latency),
-            "cliponaxis": False,
-            "marker": {"size": 12, "symbol": KIND_SYMBOL.get(point["kind"], "circle"), "color": PALETTE[i % 8]},
-            "hovertemplate": f"{point['name']}<br>%{{x:.2f}} ms, %{{y:.1%}}<extra></extra>",
-            "showlegend": False,
-        }
+    traces = [
+        go.Scatter(
+            mode="markers+text",
+            name=point["name"],
+            x=[point["latency_ms"]],
+            y=[point["score"]],
+            text=[point["name"]],
+            textposition=_label_side(point["latency_ms"], by_latency),
+            cliponaxis=False,
+            marker={"size": 12, "symbol": KIND_SYMBOL.get(point["kind"], "circle"), "color": PALETTE[i % 8]},
+            hovertemplate=f"{point['name']}<br>%{{x:.2f}} ms, %{{y:.1%}}<extra></extra>",
+            showlegend=False,
+        )
         for i, point in enumerate(points)
     ]
     front = pareto_front(points)
     if len(front) > 1:
         traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": "Pareto frontier",
-                "x": [p["latency_ms"] for p in front],
-                "y": [p["score"] for p in front],
-                "line": {"dash": "dot", "color": "#888", "shape": "hv"},
-                "hoverinfo": "skip",
-            }
+            go.Scatter(
+                mode="lines",
+                name="Pareto frontier",
+                x=[p["latency_ms"] for p in front],
+                y=[p["score"] for p in front],
+                line={"dash": "dot", "color": "#888", "shape": "hv"},
+                hoverinfo="skip",
+            )
         )
-    shapes = [_hline(table.quality_min, "#d32f2f")]
-    return {
-        "data": traces,
-        "layout": {
-            "title": {"text": f"{table.metric_label} on {table.primary.name if table.primary else '—'} vs latency"},
-            "xaxis": {"title": {"text": "batch-1 latency p50 (ms, log)"}, "type": "log"},
-            "yaxis": {"title": {"text": table.metric_label}, "tickformat": ".0%"},
-            "shapes": shapes,
-            "annotations": [
-                {
-                    "x": 1,
-                    "xref": "paper",
-                    "y": table.quality_min,
-                    "text": "quality bar",
-                    "showarrow": False,
-                    "xanchor": "right",
-                    "yanchor": "bottom",
-                    "font": {"color": "#d32f2f"},
-                }
-            ],
-            "height": 420,
-        },
-    }
+    figure = new_figure(
+        traces,
+        title_text=f"{table.metric_label} on {table.primary.name if table.primary else '—'} vs latency",
+        xaxis={"title": {"text": "batch-1 latency p50 (ms, log)"}, "type": "log"},
+        yaxis={"title": {"text": table.metric_label}, "tickformat": ".0%"},
+        height=420,
+    )
+    figure.add_hline(
+        y=table.quality_min,
+        line={"color": QUALITY_BAR_COLOR, "dash": "dash"},
+        annotation={"text": "quality bar", "font": {"color": QUALITY_BAR_COLOR}},
+        annotation_position="top right",
+    )
+    return figure
 
 
-def reliability_figure(evaluations: list[Evaluation], *, title: str) -> Figure:
+def reliability_figure(evaluations: list[Evaluation], *, title: str) -> go.Figure:
     """Accuracy vs confidence per bin for each model, after temperature scaling (solid) and before (dotted)."""
-    traces: list[dict[str, Any]] = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": "perfectly calibrated",
-            "x": [0, 1],
-            "y": [0, 1],
-            "line": {"color": "#aaa", "dash": "dash"},
-            "hoverinfo": "skip",
-        }
+    traces = [
+        go.Scatter(
+            mode="lines",
+            name="perfectly calibrated",
+            x=[0, 1],
+            y=[0, 1],
+            line={"color": "#aaa", "dash": "dash"},
+            hoverinfo="skip",
+        )
     ]
     for i, evaluation in enumerate(_calibrated(evaluations)):
         for stage, dash in (("after_scaling", "solid"), ("before_scaling", "dot")):
             bins = [b for b in evaluation.metrics[stage]["reliability"] if b["count"]]
             label = "after" if stage == "after_scaling" else "before"
             traces.append(
-                {
-                    "type": "scatter",
-                    "mode": "lines+markers",
-                    "name": f"{evaluation.model} ({label}, ECE {evaluation.metrics[stage]['ece']:.3f})",
-                    "legendgroup": str(evaluation.pk),
-                    "x": [b["confidence"] for b in bins],
-                    "y": [b["accuracy"] for b in bins],
-                    "customdata": [b["count"] for b in bins],
-                    "line": {"color": PALETTE[i % 8], "dash": dash},
-                    "hovertemplate": "confidence %{x:.2f}: accuracy %{y:.2f} (%{customdata} rows)<extra></extra>",
-                }
+                go.Scatter(
+                    mode="lines+markers",
+                    name=f"{evaluation.model} ({label}, ECE {evaluation.metrics[stage]['ece']:.3f})",
+                    legendgroup=str(evaluation.pk),
+                    x=[b["confidence"] for b in bins],
+                    y=[b["accuracy"] for b in bins],
+                    customdata=[b["count"] for b in bins],
+                    line={"color": PALETTE[i % 8], "dash": dash},
+                    hovertemplate="confidence %{x:.2f}: accuracy %{y:.2f} (%{customdata} rows)<extra></extra>",
+                )
             )
-    return {
-        "data": traces,
-        "layout": {
-            "title": {"text": title},
-            "xaxis": {"title": {"text": "confidence"}, "range": [0, 1]},
-            "yaxis": {"title": {"text": "accuracy"}, "range": [0, 1]},
-            "height": 440,
-            "legend": _LEGEND_BELOW_AXIS_TITLE,
-        },
-    }
+    return new_figure(
+        traces,
+        title_text=title,
+        xaxis={"title": {"text": "confidence"}, "range": [0, 1]},
+        yaxis={"title": {"text": "accuracy"}, "range": [0, 1]},
+        height=440,
+        legend=_LEGEND_BELOW_AXIS_TITLE,
+    )
 
 
-def confidence_figure(evaluations: list[Evaluation], *, title: str) -> Figure:
+def confidence_figure(evaluations: list[Evaluation], *, title: str) -> go.Figure:
     """How confident each model is when it is right (solid) and when it is wrong (dotted), after scaling,
     as a share of its right (wrong) answers: a trustworthy model is rarely confident when wrong."""
     traces = []
@@ -124,55 +109,49 @@ def confidence_figure(evaluations: list[Evaluation], *, title: str) -> Figure:
             counts = histogram[outcome]
             total = sum(counts) or 1
             traces.append(
-                {
-                    "type": "scatter",
-                    "mode": "lines",
-                    "name": f"{evaluation.model}: {outcome} ({sum(counts)})",
-                    "legendgroup": str(evaluation.pk),
-                    "x": centers,
-                    "y": [c / total for c in counts],
-                    "line": {"color": PALETTE[i % 8], "dash": dash, "shape": "hvh"},
-                }
+                go.Scatter(
+                    mode="lines",
+                    name=f"{evaluation.model}: {outcome} ({sum(counts)})",
+                    legendgroup=str(evaluation.pk),
+                    x=centers,
+                    y=[c / total for c in counts],
+                    line={"color": PALETTE[i % 8], "dash": dash, "shape": "hvh"},
+                )
             )
-    return {
-        "data": traces,
-        "layout": {
-            "title": {"text": title},
-            "xaxis": {"title": {"text": "confidence"}, "range": [0, 1]},
-            "yaxis": {"title": {"text": "share of answers"}, "tickformat": ".0%"},
-            "height": 400,
-            "legend": _LEGEND_BELOW_AXIS_TITLE,
-        },
-    }
+    return new_figure(
+        traces,
+        title_text=title,
+        xaxis={"title": {"text": "confidence"}, "range": [0, 1]},
+        yaxis={"title": {"text": "share of answers"}, "tickformat": ".0%"},
+        height=400,
+        legend=_LEGEND_BELOW_AXIS_TITLE,
+    )
 
 
-def risk_coverage_figure(evaluations: list[Evaluation], *, title: str) -> Figure:
+def risk_coverage_figure(evaluations: list[Evaluation], *, title: str) -> go.Figure:
     """Accuracy of the traffic a model keeps, as it keeps less (most confident first)."""
     traces = []
     for i, evaluation in enumerate(e for e in evaluations if e.metrics.get("risk_coverage")):
         curve = evaluation.metrics["risk_coverage"]
         traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": str(evaluation.model),
-                "x": [p["coverage"] for p in curve],
-                "y": [p["accuracy"] for p in curve],
-                "customdata": [p["threshold"] for p in curve],
-                "line": {"color": PALETTE[i % 8]},
-                "hovertemplate": "keeps %{x:.0%}: accuracy %{y:.1%} (τ %{customdata:.2f})<extra></extra>",
-            }
+            go.Scatter(
+                mode="lines",
+                name=str(evaluation.model),
+                x=[p["coverage"] for p in curve],
+                y=[p["accuracy"] for p in curve],
+                customdata=[p["threshold"] for p in curve],
+                line={"color": PALETTE[i % 8]},
+                hovertemplate="keeps %{x:.0%}: accuracy %{y:.1%} (τ %{customdata:.2f})<extra></extra>",
+            )
         )
-    return {
-        "data": traces,
-        "layout": {
-            "title": {"text": title},
-            "xaxis": {"title": {"text": "share of traffic kept"}, "tickformat": ".0%", "range": [0, 1]},
-            "yaxis": {"title": {"text": "accuracy of kept traffic"}, "tickformat": ".0%"},
-            "height": 400,
-            "legend": _LEGEND_BELOW_AXIS_TITLE,
-        },
-    }
+    return new_figure(
+        traces,
+        title_text=title,
+        xaxis={"title": {"text": "share of traffic kept"}, "tickformat": ".0%", "range": [0, 1]},
+        yaxis={"title": {"text": "accuracy of kept traffic"}, "tickformat": ".0%"},
+        height=400,
+        legend=_LEGEND_BELOW_AXIS_TITLE,
+    )
 
 
 def _label_side(latency: float, by_latency: list[float]) -> str:
@@ -186,15 +165,3 @@ def _label_side(latency: float, by_latency: list[float]) -> str:
 
 def _calibrated(evaluations: list[Evaluation]) -> list[Evaluation]:
     return [e for e in evaluations if e.metrics.get("after_scaling") and e.metrics.get("before_scaling")]
-
-
-def _hline(y: float, color: str) -> dict[str, Any]:
-    return {
-        "type": "line",
-        "xref": "paper",
-        "x0": 0,
-        "x1": 1,
-        "y0": y,
-        "y1": y,
-        "line": {"color": color, "dash": "dash"},
-    }

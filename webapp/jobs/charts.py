@@ -3,10 +3,13 @@
 from collections.abc import Iterable
 from typing import Any
 
-from webapp.registry.charts import Figure, histogram_figure
+import plotly.graph_objects as go
+
+from webapp.registry.charts import histogram_figure
+from webapp.ui.plotting import new_figure
 
 
-def token_length_figure(result: dict[str, Any]) -> Figure:
+def token_length_figure(result: dict[str, Any]) -> go.Figure:
     return histogram_figure(
         result.get("histogram", {}),
         title="Tokens per row (teacher's tokenizer, before truncation)",
@@ -30,28 +33,24 @@ def metric_series(points: Iterable[tuple[str, int, float]]) -> dict[str, dict[st
     return series
 
 
-def training_curves_figure(series: dict[str, dict[str, list[float]]]) -> Figure:
+def training_curves_figure(series: dict[str, dict[str, list[float]]]) -> go.Figure:
     """Loss and accuracy curves of a training job; the page extends them as points arrive."""
     traces = [
-        {
-            "type": "scatter",
-            "mode": "lines+markers" if name.startswith("val") else "lines",
-            "name": name,
-            "x": series.get(name, {}).get("x", []),
-            "y": series.get(name, {}).get("y", []),
-            "yaxis": "y2" if name.endswith("accuracy") else "y",
-        }
+        go.Scatter(
+            mode="lines+markers" if name.startswith("val") else "lines",
+            name=name,
+            x=series.get(name, {}).get("x", []),
+            y=series.get(name, {}).get("y", []),
+            yaxis="y2" if name.endswith("accuracy") else "y",
+        )
         for name in CURVES
     ]
-    return {
-        "data": traces,
-        "layout": {
-            "title": {"text": "Training curves"},
-            "xaxis": {"title": {"text": "step"}},
-            "yaxis": {"title": {"text": "loss"}, "rangemode": "tozero"},
-            "yaxis2": {"title": {"text": "accuracy"}, "overlaying": "y", "side": "right", "range": [0, 1]},
-            "legend": {"orientation": "h", "y": -0.2},
-            "margin": {"l": 60, "r": 70, "t": 40, "b": 50},  # room for the right axis' title
-            "height": 380,
-        },
-    }
+    return new_figure(
+        traces,
+        title_text="Training curves",
+        xaxis_title_text="step",
+        yaxis={"title": {"text": "loss"}, "rangemode": "tozero"},
+        yaxis2={"title": {"text": "accuracy"}, "overlaying": "y", "side": "right", "range": [0, 1]},
+        margin={"l": 60, "r": 70, "t": 40, "b": 50},  # room for the right axis' title
+        height=380,
+    )

@@ -1,70 +1,49 @@
-"""Plotly figures (plain dicts) built from stored stats, so they can be tested without a browser."""
+"""Plotly figures built from stored dataset stats, so they can be tested without a browser."""
 
 from typing import Any
 
-Figure = dict[str, Any]
+import plotly.graph_objects as go
+
+from webapp.ui.plotting import new_figure
 
 
-def label_distribution_figure(stats: dict[str, Any], *, max_labels: int = 80) -> Figure:
+def label_distribution_figure(stats: dict[str, Any], *, max_labels: int = 80) -> go.Figure:
     pairs = stats.get("label_counts", [])[:max_labels]
-    labels = [str(label) for label, _ in pairs]
-    counts = [count for _, count in pairs]
-    return {
-        "data": [
-            {
-                "type": "bar",
-                "x": labels,
-                "y": counts,
-                "marker": {"color": "#1095c1"},
-                "hovertemplate": "%{x}: %{y} rows<extra></extra>",
-            }
-        ],
-        "layout": {
-            "title": {"text": "Rows per label"},
-            "xaxis": {"tickangle": -45, "automargin": True, "type": "category"},
-            "yaxis": {"title": {"text": "rows"}},
-            "height": 380,
-        },
-    }
+    bars = go.Bar(
+        x=[str(label) for label, _ in pairs],
+        y=[count for _, count in pairs],
+        marker_color="#1095c1",
+        hovertemplate="%{x}: %{y} rows<extra></extra>",
+    )
+    return new_figure(
+        [bars],
+        title_text="Rows per label",
+        xaxis={"tickangle": -45, "automargin": True, "type": "category"},
+        yaxis_title_text="rows",
+        height=380,
+    )
 
 
 def histogram_figure(
     histogram: dict[str, list[float]], *, title: str, x_title: str, marker_x: float | None = None
-) -> Figure:
+) -> go.Figure:
     """A pre-binned histogram (edges + counts) as a bar chart, optionally with a vertical marker."""
     edges, counts = histogram.get("edges", []), histogram.get("counts", [])
-    centers = [(edges[i] + edges[i + 1]) / 2 for i in range(len(counts))] if len(edges) > len(counts) else edges
-    widths = [edges[i + 1] - edges[i] for i in range(len(counts))] if len(edges) > len(counts) else None
-    bar: dict[str, Any] = {"type": "bar", "x": centers, "y": counts, "marker": {"color": "#7c4dff"}}
-    if widths:
-        bar["width"] = widths
-    layout: dict[str, Any] = {
-        "title": {"text": title},
-        "xaxis": {"title": {"text": x_title}},
-        "yaxis": {"title": {"text": "rows"}},
-        "bargap": 0.02,
-        "height": 320,
-    }
+    binned = len(edges) > len(counts)
+    bars = go.Bar(
+        x=[(edges[i] + edges[i + 1]) / 2 for i in range(len(counts))] if binned else edges,
+        y=counts,
+        width=[edges[i + 1] - edges[i] for i in range(len(counts))] if binned and counts else None,
+        marker_color="#7c4dff",
+    )
+    figure = new_figure(
+        [bars], title_text=title, xaxis_title_text=x_title, yaxis_title_text="rows", bargap=0.02, height=320
+    )
     if marker_x is not None:
-        layout["shapes"] = [
-            {
-                "type": "line",
-                "x0": marker_x,
-                "x1": marker_x,
-                "yref": "paper",
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": "#d32f2f", "dash": "dash"},
-            }
-        ]
-        layout["annotations"] = [
-            {
-                "x": marker_x,
-                "yref": "paper",
-                "y": 1,
-                "text": f"max_length {marker_x:g}",
-                "showarrow": False,
-                "yanchor": "bottom",
-            }
-        ]
-    return {"data": [bar], "layout": layout}
+        figure.add_vline(
+            x=marker_x,
+            line={"color": "#d32f2f", "dash": "dash"},
+            annotation={"text": f"max_length {marker_x:g}", "yanchor": "bottom"},
+            annotation_position="top",
+        )
+    return figure

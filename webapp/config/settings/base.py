@@ -95,6 +95,11 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "webapp.ui.staticfiles.PlotlyJsFinder",  # plotly.js straight from the pinned plotly package
+]
 STATIC_ROOT = Path(env_str("DISTILLERY_STATIC_ROOT", str(BASE_DIR / "var" / "staticfiles")))
 
 # Where uploaded datasets and job artifacts live (files are immutable once written).
