@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tests.e2e.helpers import wait_for
-from tests.faults.conftest import outage
+from tests.outages import outage
 from webapp.jobs.broker import job_ids_with_messages
 from webapp.jobs.models import Job
 from webapp.jobs.services import jobs_reap_lost, jobs_resend_undelivered, send_to_worker
