@@ -3,9 +3,14 @@
 # Sourced by the other scripts; every value can be overridden from the caller's environment.
 instance=${1:-dev}
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+# The test instance's ports are private to the checkout (derived from its path, a pair in 20000-31999,
+# below Linux's ephemeral range), so two checkouts' `make test` runs never stop each other's servers.
+# webapp/config/settings/test.py derives the same pair when pytest runs without this file.
+checkout_hash=$(printf %s "$(cd "$ROOT" && pwd -P)" | sha256sum | cut -c1-8)
+test_pg_port=$((20000 + (16#$checkout_hash % 6000) * 2))
 case "$instance" in
   dev)  default_pg_port=54329; default_redis_port=63799; default_settings=webapp.config.settings.local ;;
-  test) default_pg_port=54339; default_redis_port=63809; default_settings=webapp.config.settings.test ;;
+  test) default_pg_port=$test_pg_port; default_redis_port=$((test_pg_port + 1)); default_settings=webapp.config.settings.test ;;
   *) echo "unknown instance '$instance' (expected dev or test)" >&2; return 2 ;;
 esac
 export DISTILLERY_INSTANCE=$instance

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Starts/stops the local PostgreSQL and Redis of one instance, data under var/<instance>/.
 # PostgreSQL refuses to run as root, so as root the server runs as Debian's `postgres` user.
-# usage: scripts/services.sh start|stop|status [dev|test]
+# usage: scripts/services.sh start|stop|status [dev|test] [postgres|redis]   (both when not named)
 set -euo pipefail
-action=${1:?usage: services.sh start|stop|status [dev|test]}
+action=${1:?usage: services.sh start|stop|status [dev|test] [postgres|redis]}
+only=${3:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/env.sh
 source "$ROOT/scripts/env.sh" "${2:-dev}"
@@ -57,9 +58,14 @@ start() {
   echo "==> PostgreSQL on 127.0.0.1:$DISTILLERY_DB_PORT, Redis on 127.0.0.1:$DISTILLERY_REDIS_PORT ($DISTILLERY_INSTANCE)"
 }
 
+# One service alone can be stopped too: the outage tests take PostgreSQL or Redis away mid-test.
 stop() {
-  pg_running && as_pg "$pg_bin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null || true
-  redis_running && redis-cli -p "$DISTILLERY_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  if [ "$only" != redis ]; then
+    pg_running && as_pg "$pg_bin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null || true
+  fi
+  if [ "$only" != postgres ]; then
+    redis_running && redis-cli -p "$DISTILLERY_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  fi
 }
 
 case "$action" in

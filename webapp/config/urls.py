@@ -1,16 +1,27 @@
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
+from django.views.decorators.cache import never_cache
 
 from webapp.accounts import views as accounts
+from webapp.config.health import DATABASE, REDIS, database_problem, redis_problem
 from webapp.distillation import views as distillation
 from webapp.evaluation import views as evaluation
 from webapp.jobs import views as jobs
 from webapp.registry import views as registry
 
 
+@never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"ok": True})
+    """200 when the database and Redis both answer, else 503; each service says "ok" or what is wrong."""
+    problems = {DATABASE: database_problem(), REDIS: redis_problem(settings.REDIS_URL)}
+    report: dict[str, object] = {name: problem or "ok" for name, problem in problems.items()}
+    report["ok"] = not any(problems.values())
+    return JsonResponse(report, status=200 if report["ok"] else 503)
+
+
+handler500 = "webapp.config.outages.server_error"
 
 
 urlpatterns = [

@@ -4,7 +4,7 @@ queued -> running -> succeeded | failed | errored | cancelled; running -> queued
 worker's job is re-queued by the reaper. Each transition publishes the new state.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -186,6 +186,36 @@ def job_requeue(*, job_id: int, reason: str) -> Job | None:
         job.message = f"Re-queued: {reason[:200]}."
         job.append_log(f"{reason}; re-queued (it resumes from its last checkpoint)")
         job.save(update_fields=["status", "worker", "message", "log_tail"])
+        transaction.on_commit(lambda: publish_job_update(job))
+        return job
+
+
+def jobs_queued_before(cutoff: datetime) -> list[int]:
+    return list(Job.objects.filter(status=Status.QUEUED, created_at__lt=cutoff).values_list("pk", flat=True))
+
+
+def job_note_unsent(*, job_id: int, reason: str) -> None:
+    """Say on a queued job's page why no worker has it yet: its run message could not be published."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id, status=Status.QUEUED).first()
+        if job is None:
+            return
+        job.message = "Waiting for the job queue (Redis), which was unavailable; it is sent again once Redis is back."
+        job.append_log(f"could not reach the job queue ({reason[:200]}); will retry")
+        job.save(update_fields=["message", "log_tail"])
+        transaction.on_commit(lambda: publish_job_update(job))
+
+
+def job_note_resend(*, job_id: int) -> Job | None:
+    """Record that a queued job which never reached the job queue is sent again; None if it is no
+    longer queued (a worker claimed it, or it was cancelled, meanwhile)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id, status=Status.QUEUED).first()
+        if job is None:
+            return None
+        job.message = "Sent to the job queue again: it had not reached a worker."
+        job.append_log("not in the job queue (Redis was unavailable or restarted); sent again")
+        job.save(update_fields=["message", "log_tail"])
         transaction.on_commit(lambda: publish_job_update(job))
         return job
 

@@ -1,34 +1,61 @@
-"""Writes for jobs: create and enqueue after commit, cancel, and re-queue the jobs of lost workers."""
+"""Writes for jobs: create and enqueue after commit, cancel, and re-queue the jobs of lost workers.
 
+No job may sit "queued" with nobody going to run it: a start while the job queue (Redis) is down is
+refused before anything is stored (QueueUnavailable), and a job whose send still failed after its row
+was committed says so on its page and is sent again by the reaper once Redis is back."""
+
+import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from domain.specs import JobSpec, ProfileSpec, SpecError, SweepSpec
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role
+from webapp.config.health import REDIS, ServiceUnavailable, redis_problem
 from webapp.jobs import lifecycle
+from webapp.jobs.broker import BROKER_ERRORS, job_ids_with_messages, job_message_send
 from webapp.jobs.models import Job
 from webapp.registry.models import Dataset, Task, Teacher
 
-RUN_JOB_TASK = "distillery.run_job"
+logger = logging.getLogger(__name__)
 S = TypeVar("S")
 
 
-def send_to_worker(job: Job) -> None:
-    # By name, so the web process never imports worker code (or torch).
-    from workers.celery_app import app
+class QueueUnavailable(ServiceUnavailable, ValidationError):
+    """The job queue (Redis) can't be reached, so nothing was started. Also a ValidationError, so every
+    form that starts a job shows it as a form error; the API answers it with a 503."""
 
-    app.send_task(RUN_JOB_TASK, args=[job.pk], queue=job.queue)
+    def __init__(self) -> None:
+        super().__init__(REDIS, "The job queue (Redis) is unavailable; nothing was started. Try again in a moment.")
+
+
+def send_to_worker(job: Job) -> bool:
+    """Publish the job's run message (called after its row is committed). If Redis went away since the
+    job was accepted, the job stays queued with the reason on its page, and the reaper sends it again."""
+    try:
+        job_message_send(job)
+    except BROKER_ERRORS as exc:
+        logger.warning("job %s: could not reach the job queue: %s", job.pk, exc)
+        lifecycle.job_note_unsent(job_id=job.pk, reason=f"{type(exc).__name__}: {exc}")
+        return False
+    return True
 
 
 def job_enqueue(*, task: Task, spec: JobSpec, user: AbstractBaseUser, parent: Job | None = None) -> Job:
     """The one way a job is created: its typed spec is what `params` stores. A sweep parent runs nothing
     itself (its children do), so it starts running at once instead of going to a queue."""
     require_role(user=user, team=task.team, role=Role.MEMBER)
+    # Ask Redis before storing anything: with the queue down the caller is told, and no row is left
+    # behind (inside a caller's transaction, raising rolls back its other jobs too).
+    if redis_problem(settings.CELERY_BROKER_URL) is not None:
+        raise QueueUnavailable()
     job = Job.objects.create(
         task=task, parent=parent, kind=spec.kind, params=spec.to_params(), queue=spec.queue, created_by=user
     )
@@ -37,6 +64,7 @@ def job_enqueue(*, task: Task, spec: JobSpec, user: AbstractBaseUser, parent: Jo
         return job
     job.append_log(f"queued on '{job.queue}'")
     job.save(update_fields=["log_tail"])
+    # After commit: a worker must find the committed row when the message arrives.
     transaction.on_commit(lambda: send_to_worker(job))
     return job
 
@@ -68,7 +96,8 @@ def profile_job_start(
 
 
 def jobs_reap_lost() -> int:
-    """Called by beat: re-queue (or give up on) running jobs whose worker stopped heartbeating."""
+    """Called by beat: re-queue (or give up on) running jobs whose worker stopped heartbeating, and
+    send again the queued jobs that never reached the job queue."""
     count = 0
     for job_id in lifecycle.jobs_with_lost_workers():
         with transaction.atomic():
@@ -76,4 +105,24 @@ def jobs_reap_lost() -> int:
             if job is not None:
                 transaction.on_commit(lambda job=job: send_to_worker(job))
         count += 1
-    return count
+    return count + jobs_resend_undelivered()
+
+
+def jobs_resend_undelivered() -> int:
+    """Send again the jobs queued for longer than JOB_RESEND_AFTER_SECONDS that Redis holds no message
+    for: their send failed after commit, or a Redis restart lost the queue. Returns how many were sent."""
+    cutoff = timezone.now() - timedelta(seconds=settings.JOB_RESEND_AFTER_SECONDS)
+    waiting = lifecycle.jobs_queued_before(cutoff)
+    if not waiting:
+        return 0
+    try:
+        delivered = job_ids_with_messages()
+    except BROKER_ERRORS as exc:
+        logger.warning("cannot re-send %d queued job(s) yet: the job queue is unavailable: %s", len(waiting), exc)
+        return 0
+    sent = 0
+    for job_id in sorted(set(waiting) - delivered):
+        job = lifecycle.job_note_resend(job_id=job_id)
+        if job is not None and send_to_worker(job):
+            sent += 1
+    return sent

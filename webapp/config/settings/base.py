@@ -74,6 +74,8 @@ DATABASES = {
         "HOST": env_str("DISTILLERY_DB_HOST", "127.0.0.1"),
         "PORT": env_str("DISTILLERY_DB_PORT", "54329"),
         "CONN_MAX_AGE": env_int("DISTILLERY_DB_CONN_MAX_AGE", 0),
+        # An unreachable database answers a request with a 503 within seconds instead of hanging it.
+        "OPTIONS": {"connect_timeout": env_int("DISTILLERY_DB_CONNECT_TIMEOUT", 5)},
         "TEST": {"NAME": env_str("DISTILLERY_TEST_DB_NAME", "test_distillery")},
     }
 }
@@ -112,10 +114,21 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_HANDLERS = ["webapp.registry.upload_handlers.CappedUploadHandler"]
 
 REDIS_URL = env_str("DISTILLERY_REDIS_URL", "redis://127.0.0.1:63799/0")
+# A live page's socket waits in channels-redis' blocking read (BZPOPMIN, 5 s). redis-py 8 gives every
+# socket a 5 s read timeout by default, which races that read and closes the page's websocket (1011)
+# every few seconds: read longer than the blocking read, but not forever (a vanished Redis still errors).
+# Connecting fails fast, TCP keepalive spots dead peers, and a connection idle for a while is
+# PINGed before use, so one dropped by a Redis restart is replaced instead of failing an event.
+REDIS_SOCKET_OPTIONS = {
+    "socket_timeout": 15,
+    "socket_connect_timeout": 3,
+    "socket_keepalive": True,
+    "health_check_interval": 30,
+}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {"hosts": [{"address": REDIS_URL, **REDIS_SOCKET_OPTIONS}]},
     }
 }
 
@@ -129,7 +142,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The reaper (not Redis' visibility timeout) recovers jobs of dead workers, so keep this long.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+# kombu's own blocking read (BRPOP) lasts 1 s and kombu PINGs idle connections every 25 s, so the same
+# socket options keep a worker's and the web's broker connections healthy through long silences, while
+# a publish to a Redis that stopped answering gives up instead of hanging the request.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600, **REDIS_SOCKET_OPTIONS, "health_check_interval": 25}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# Starting a job publishes within the request: with Redis down, fail within about a second (the user
+# is told and nothing is stored) rather than retrying for long.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 
 # Jobs: a running job whose worker has not written a heartbeat for this long is reaped.
@@ -137,6 +157,9 @@ JOB_HEARTBEAT_SECONDS = env_int("DISTILLERY_JOB_HEARTBEAT_SECONDS", 10)
 JOB_HEARTBEAT_TIMEOUT_SECONDS = env_int("DISTILLERY_JOB_HEARTBEAT_TIMEOUT_SECONDS", 90)
 JOB_MAX_ATTEMPTS = env_int("DISTILLERY_JOB_MAX_ATTEMPTS", 3)
 JOB_REAPER_INTERVAL_SECONDS = env_int("DISTILLERY_JOB_REAPER_INTERVAL_SECONDS", 30)
+# A job queued this long whose run message Redis does not hold (its send failed, or a Redis restart lost
+# the queue) is sent again by the reaper.
+JOB_RESEND_AFTER_SECONDS = env_int("DISTILLERY_JOB_RESEND_AFTER_SECONDS", 180)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
