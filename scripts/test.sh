@@ -14,8 +14,10 @@ scripts/services.sh start test
 echo "==> ruff"
 ruff check .
 ruff format --check .
-echo "==> mypy (strict on workers/ml and the pure modules)"
+echo "==> mypy (strict on workers/ml, domain and the pure modules)"
 mypy
+echo "==> import contracts (lint-imports)"
+lint-imports
 echo "==> manage.py check --deploy (production settings)"
 DJANGO_SETTINGS_MODULE=webapp.config.settings.production DISTILLERY_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))') \
   python manage.py check --deploy --fail-level WARNING

@@ -40,7 +40,7 @@ urlpatterns = [
     path("tasks/<int:task_id>/labels/", registry.task_labels, name="task-labels"),
     path("tasks/<int:task_id>/data/", registry.dataset_list, name="dataset-list"),
     path("tasks/<int:task_id>/teachers/", registry.teacher_list, name="teacher-list"),
-    path("tasks/<int:task_id>/teachers/fine-tune/", distillation.finetune, name="teacher-finetune"),
+    path("tasks/<int:task_id>/teachers/fine-tune/", registry.finetune, name="teacher-finetune"),
     path(
         "tasks/<int:task_id>/teachers/upload-outputs/", registry.teacher_outputs_upload, name="teacher-outputs-upload"
     ),

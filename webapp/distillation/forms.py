@@ -3,61 +3,8 @@ from typing import Any
 from django import forms
 
 from domain import specs
-from webapp.registry.forms import DatasetChoiceField
-from webapp.registry.models import Dataset, Student, Task, Teacher
-
-TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "patience")
-
-
-class TrainingFields(forms.Form):
-    # Bounds and defaults come from the job specs: the form, the API and the service agree.
-    epochs = forms.IntegerField(min_value=specs.EPOCHS[0], max_value=specs.EPOCHS[1], initial=10)
-    batch_size = forms.IntegerField(min_value=specs.BATCH_SIZE[0], max_value=specs.BATCH_SIZE[1], initial=32)
-    learning_rate = forms.FloatField(
-        min_value=specs.LEARNING_RATE[0],
-        max_value=specs.LEARNING_RATE[1],
-        initial=specs.FINETUNE_LEARNING_RATE,
-        label="Learning rate",
-    )
-    patience = forms.IntegerField(
-        min_value=specs.PATIENCE[0],
-        max_value=specs.PATIENCE[1],
-        initial=3,
-        help_text="Evaluations without improvement before stopping early.",
-    )
-
-    def training_options(self) -> specs.TrainingOptions:
-        return specs.TrainingOptions(**{key: self.cleaned_data[key] for key in TRAINING_KEYS})
-
-
-class _TaskScoped(TrainingFields):
-    train = DatasetChoiceField(queryset=Dataset.objects.none(), label="Training set")
-    validation = DatasetChoiceField(
-        queryset=Dataset.objects.none(),
-        required=False,
-        label="Validation set",
-        help_text="Optional: without one, a stratified 10% of the training set is held out.",
-    )
-
-    def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        trains = task.datasets.filter(role=Dataset.Role.TRAIN)
-        validations = task.datasets.filter(role=Dataset.Role.VALIDATION)
-        self.fields["train"].queryset = trains  # type: ignore[attr-defined]
-        self.fields["validation"].queryset = validations  # type: ignore[attr-defined]
-        self.fields["train"].initial = trains.order_by("-created_at").first()
-        self.fields["validation"].initial = validations.order_by("-created_at").first()
-
-
-class FinetuneForm(_TaskScoped):
-    teacher = forms.ModelChoiceField(queryset=Teacher.objects.none(), label="Base model")
-
-    def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
-        super().__init__(*args, task=task, **kwargs)
-        teachers = task.teachers.exclude(backend=Teacher.Backend.PRECOMPUTED)  # no weights to tune
-        self.fields["teacher"].queryset = teachers  # type: ignore[attr-defined]
-        self.fields["teacher"].initial = teachers.filter(origin=Teacher.Origin.REGISTERED).first()
-        self.order_fields(["teacher", "train", "validation"])
+from webapp.registry.models import Student, Task, Teacher
+from webapp.ui.forms import TaskScopedTraining
 
 
 def parse_layers(value: str) -> list[int]:
@@ -70,7 +17,7 @@ def parse_layers(value: str) -> list[int]:
     return sizes
 
 
-class DistillForm(_TaskScoped):
+class DistillForm(TaskScopedTraining):
     teacher = forms.ModelChoiceField(queryset=Teacher.objects.none(), help_text="A teacher fine-tuned on this task.")
     construction = forms.ChoiceField(
         choices=[c for c in Student.Construction.choices if c[0] != Student.Construction.QUANTIZED],

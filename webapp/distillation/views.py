@@ -9,10 +9,9 @@ from django.views.decorators.http import require_POST
 
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role
-from webapp.distillation.forms import DistillForm, FinetuneForm
+from webapp.distillation.forms import DistillForm
 from webapp.distillation.services import (
     distil_students,
-    finetune_start,
     gate_message,
     quantize_start,
     teacher_gate,
@@ -20,7 +19,7 @@ from webapp.distillation.services import (
 )
 from webapp.jobs.services import spec_or_validation_error
 from webapp.registry.selectors import student_get_for_user, task_get_for_user
-from webapp.registry.views import task_context, teacher_page
+from webapp.ui.context import task_context
 
 
 @login_required
@@ -57,30 +56,6 @@ def student_list(request: HttpRequest, task_id: int) -> HttpResponse:
         "teacher_gates": [(t, gate, gate_message(gate)) for t in teachers for gate in [teacher_gate(t)]],
     }
     return render(request, "distillation/student_list.html", context, status=400 if form.errors else 200)
-
-
-@login_required
-@require_POST
-def finetune(request: HttpRequest, task_id: int) -> HttpResponse:
-    task = task_get_for_user(user=request.user, task_id=task_id)
-    require_role(user=request.user, team=task.team, role=Role.MEMBER)
-    form = FinetuneForm(request.POST, task=task)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            job = finetune_start(
-                task=task,
-                teacher=data["teacher"],
-                train=data["train"],
-                validation=data["validation"],
-                user=request.user,
-                options=spec_or_validation_error(form.training_options),
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            return redirect("job-detail", job_id=job.pk)
-    return teacher_page(request, task, finetune_form=form)
 
 
 @login_required

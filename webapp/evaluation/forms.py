@@ -2,8 +2,8 @@ from typing import Any
 
 from django import forms
 
-from webapp.registry.forms import DatasetChoiceField, dataset_choice_label
 from webapp.registry.models import Dataset, Student, Task, Teacher
+from webapp.ui.forms import DatasetChoiceField, dataset_choice_label
 
 
 class DatasetsField(forms.ModelMultipleChoiceField):

@@ -30,7 +30,7 @@ from webapp.jobs.models import Job
 from webapp.jobs.selectors import jobs_of_task
 from webapp.registry.models import Dataset, Task
 from webapp.registry.selectors import task_get_for_user
-from webapp.registry.views import task_context
+from webapp.ui.context import task_context
 
 
 @login_required

@@ -8,13 +8,13 @@ from django.views.decorators.http import require_POST
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role
 from webapp.jobs import charts
+from webapp.jobs.forms import ProfileJobForm
 from webapp.jobs.models import Job
 from webapp.jobs.payloads import job_payload
 from webapp.jobs.selectors import job_get_for_user, job_metrics, jobs_of_task
 from webapp.jobs.services import job_cancel, profile_job_start
-from webapp.registry.forms import ProfileJobForm
 from webapp.registry.selectors import task_get_for_user
-from webapp.registry.views import task_context
+from webapp.ui.context import task_context
 
 
 @login_required

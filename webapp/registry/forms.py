@@ -1,8 +1,11 @@
+from typing import Any
+
 from django import forms
 
 from domain.model_refs import PRESETS
 from webapp.registry.models import Dataset, Task, Teacher
 from webapp.registry.services import TASK_FIELDS
+from webapp.ui.forms import TaskScopedTraining
 
 
 class TaskForm(forms.ModelForm):
@@ -88,30 +91,12 @@ class LabelsForm(forms.Form):
     labels = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), help_text="One label a line.")
 
 
-def dataset_choice_label(dataset: Dataset) -> str:
-    synthetic = " — synthetic data" if dataset.synthetic else ""
-    return f"{dataset} ({dataset.get_role_display()}, {dataset.row_count} rows){synthetic}"
+class FinetuneForm(TaskScopedTraining):
+    teacher = forms.ModelChoiceField(queryset=Teacher.objects.none(), label="Base model")
 
-
-class DatasetChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Dataset) -> str:  # type: ignore[override]
-        return dataset_choice_label(obj)
-
-
-class ProfileJobForm(forms.Form):
-    dataset = DatasetChoiceField(queryset=Dataset.objects.none())
-    teacher = forms.ModelChoiceField(queryset=Teacher.objects.none())
-    max_length = forms.IntegerField(
-        min_value=8, max_value=8192, required=False, help_text="Defaults to the teacher's max tokens."
-    )
-
-    def __init__(self, *args: object, task: Task, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        datasets, teachers = task.datasets.all(), task.teachers.exclude(backend=Teacher.Backend.PRECOMPUTED)
-        self.fields["dataset"].queryset = datasets  # type: ignore[attr-defined]
+    def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
+        super().__init__(*args, task=task, **kwargs)
+        teachers = task.teachers.exclude(backend=Teacher.Backend.PRECOMPUTED)  # no weights to tune
         self.fields["teacher"].queryset = teachers  # type: ignore[attr-defined]
-        # Sensible defaults: the newest training set and the first teacher.
-        self.fields["dataset"].initial = (
-            datasets.filter(role=Dataset.Role.TRAIN).order_by("-created_at").first() or datasets.first()
-        )
-        self.fields["teacher"].initial = teachers.first()
+        self.fields["teacher"].initial = teachers.filter(origin=Teacher.Origin.REGISTERED).first()
+        self.order_fields(["teacher", "train", "validation"])

@@ -7,13 +7,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from webapp.accounts.middleware import SESSION_KEY
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role, role_for
-from webapp.distillation.forms import FinetuneForm
+from webapp.distillation.services import finetune_start
 from webapp.jobs.selectors import jobs_of_task
+from webapp.jobs.services import spec_or_validation_error
 from webapp.registry import charts
-from webapp.registry.forms import DatasetUploadForm, LabelsForm, TaskForm, TeacherForm, TeacherOutputsForm
+from webapp.registry.forms import DatasetUploadForm, FinetuneForm, LabelsForm, TaskForm, TeacherForm, TeacherOutputsForm
 from webapp.registry.models import Dataset, Task
 from webapp.registry.selectors import (
     dataset_get_for_user,
@@ -30,16 +30,7 @@ from webapp.registry.services import (
     teacher_register,
     teacher_upload_outputs,
 )
-
-
-def task_context(request: HttpRequest, task: Task, tab: str) -> dict[str, object]:
-    """What every task page needs: the task, the active tab, and whether the user may change things."""
-    # Opening a task of another of my teams makes that team the current one, so the nav agrees.
-    if request.session.get(SESSION_KEY) != task.team_id:
-        request.session[SESSION_KEY] = task.team_id
-        request.team = task.team  # type: ignore[attr-defined]
-    role = role_for(user=request.user, team=task.team) or 0
-    return {"task": task, "tab": tab, "can_edit": role >= Role.MEMBER}
+from webapp.ui.context import task_context
 
 
 @login_required
@@ -224,3 +215,27 @@ def teacher_page(
     context["teachers"] = task.teachers.select_related("base", "source_job")
     invalid = any(f.errors for f in forms.values())
     return render(request, "registry/teacher_list.html", context, status=400 if invalid else 200)
+
+
+@login_required
+@require_POST
+def finetune(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    require_role(user=request.user, team=task.team, role=Role.MEMBER)
+    form = FinetuneForm(request.POST, task=task)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            job = finetune_start(
+                task=task,
+                teacher=data["teacher"],
+                train=data["train"],
+                validation=data["validation"],
+                user=request.user,
+                options=spec_or_validation_error(form.training_options),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect("job-detail", job_id=job.pk)
+    return teacher_page(request, task, finetune_form=form)
