@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from tests.factories import TEACHER_REF, TRAIN_CSV, evaluation_of, upload
 from webapp.accounts.models import Membership, Role, Team
@@ -127,6 +129,20 @@ def web(client: Client) -> Callable[[User | None], Client]:
 
 
 # The live stack (Daphne + a real Celery worker) for end-to-end tests: see tests/live.py.
+@pytest.fixture
+def api() -> Callable[[User | None], APIClient]:
+    """api(user) is a client authenticated with the user's API token; api(None) is anonymous."""
+
+    def client_for(user: User | None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION="Token " + token.key)
+        return client
+
+    return client_for
+
+
 from tests.live import live_stack  # noqa: E402,F401
 
 

@@ -5,7 +5,6 @@ import pytest
 from domain.specs import (
     DistillSpec,
     EvaluateSpec,
-    ProfileSpec,
     SpecError,
     StudentOptions,
     SweepSpec,

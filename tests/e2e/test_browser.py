@@ -152,6 +152,11 @@ def test_a_member_fine_tunes_distils_a_sweep_and_evaluates_it_from_the_browser(
     page.fill("#distil input[name=layers]", "1,2")
     page.fill("#distil input[name=epochs]", "1")
     page.fill("#distil input[name=batch_size]", "16")
+    # A 1-epoch teacher is below the task's bar: the form says so, and distilling needs a confirmation.
+    expect(page.locator("[data-testid=teacher-gates]")).to_contain_text("below the task's bar")
+    page.click("text=Start distilling")
+    expect(page.locator("#distil")).to_contain_text("Tick 'distil anyway'")
+    page.check("#distil input[name=confirm_below_bar]")
     page.click("text=Start distilling")
     expect(page.locator("h1")).to_contain_text("sweep")
     expect(page.locator("[data-live-job] [data-field=status_badge]")).to_have_text("Succeeded", timeout=300_000)

@@ -55,11 +55,13 @@ def test_a_distil_job_resumes_from_its_checkpoint_after_its_worker_is_killed(
     live_stack, settings, task, tuned_teacher, demo_data, member
 ):
     train, validation = demo_data
-    options = TrainingOptions(epochs=4, batch_size=8, learning_rate=1e-4, patience=10, max_length=32)
+    options = TrainingOptions(
+        epochs=4, batch_size=8, learning_rate=1e-4, patience=10, max_length=32, checkpoint_every_steps=10
+    )
     spec = StudentOptions(layers=1)
 
     def start() -> Job:
-        job = distil_students(
+        return distil_students(
             confirm_below_bar=True,
             task=task,
             teacher=tuned_teacher,
@@ -69,8 +71,6 @@ def test_a_distil_job_resumes_from_its_checkpoint_after_its_worker_is_killed(
             student=spec,
             options=options,
         )
-        Job.objects.filter(pk=job.pk).update(params=job.params | {"checkpoint_every_steps": 10})
-        return job
 
     # An uninterrupted run, for reference.
     reference = wait_for(start(), Status.SUCCEEDED)

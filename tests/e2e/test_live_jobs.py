@@ -34,7 +34,7 @@ def test_a_worker_runs_a_profile_job_and_a_websocket_client_sees_it_progress(
     assert final["progress"] == 1.0 and final["step"] == final["total"] == 6000
     assert any(p["status"] == Status.RUNNING and 0 < p["step"] < 6000 for p in seen), "no intermediate progress"
     job = Job.objects.get(pk=final["id"])
-    assert job.result["rows"] == 6000 and job.device_kind == "cpu" and job.device_seconds > 0
+    assert job.result["rows"] == 6000 and job.device["kind"] == "cpu" and job.device_seconds > 0
 
 
 def test_the_job_page_socket_sends_a_snapshot_first(live_stack, client, member, job) -> None:

@@ -53,7 +53,9 @@ def test_a_pretrained_student_learns_from_uploaded_outputs_and_is_quantized(
     )
     job = wait_for(job, Status.SUCCEEDED)
 
-    assert "taken from the upload" in job.log_tail and job.teacher_examples == 0  # no teacher calls
+    # No teacher ran here: the rows its uploaded outputs covered are counted, tokens estimated and flagged so.
+    assert "taken from the upload" in job.log_tail
+    assert job.teacher_examples == train.row_count and job.teacher_usage_estimated and job.teacher_input_tokens > 0
     student = Student.objects.get(pk=job.result["student_id"])
     assert (student.construction, student.layers, student.teacher_id) == ("pretrained", 1, teacher.pk)
 

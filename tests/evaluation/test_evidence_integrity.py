@@ -6,7 +6,6 @@ import json
 import pytest
 from django.urls import reverse
 
-from tests.api.conftest import api  # noqa: F401 (a fixture)
 from tests.factories import evaluation_of
 from webapp.evaluation.models import Evaluation
 from webapp.evaluation.selectors import latest_evaluations

@@ -17,7 +17,7 @@ from domain.specs import EvaluateSpec
 from webapp.registry.models import Dataset, Student, Task, Teacher
 from workers.errors import JobFailed
 from workers.handlers.base import JobContext, load_dataset, load_student, load_teacher_row, teacher_model
-from workers.handlers.teacher_outputs import teacher_logits_for, uploaded_logits_for
+from workers.handlers.teacher_outputs import teacher_logits_for, uploaded_logits_for, uploaded_usage
 from workers.reporter import JobReporter
 
 if TYPE_CHECKING:
@@ -246,6 +246,7 @@ def _logits(
     if loaded.model is None:  # uploaded outputs: matched by text, or the job says which rows are missing
         assert isinstance(loaded.row, Teacher)
         logits = uploaded_logits_for(loaded.row, dataset, ctx=ctx)
+        ctx.ledger.add_usage(uploaded_usage(dataset, output_tokens_per_row=ctx.job.task.mean_output_tokens))
         progress.done += dataset.row_count
         return logits
     texts = [row["text"] for row in dataset.rows()]
