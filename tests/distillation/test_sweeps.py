@@ -92,23 +92,27 @@ def test_a_viewer_cannot_start_a_sweep(task, tuned_teacher, dataset, viewer) -> 
     assert not Job.objects.exists()
 
 
+def distil_form(teacher, dataset, *, layers: str) -> dict:
+    """The Students tab's distil form as a member fills it in."""
+    return {
+        "teacher": teacher.pk,
+        "train": dataset.pk,
+        "construction": "truncated",
+        "layers": layers,
+        "layer_strategy": "bottom",
+        "temperature": 2,
+        "alpha": 0.5,
+        "epochs": 1,
+        "batch_size": 8,
+        "learning_rate": 5e-5,
+        "patience": 2,
+    }
+
+
 def test_the_students_page_starts_a_sweep_for_several_sizes(web, member, task, tuned_teacher, dataset) -> None:
     response = web(member).post(
         f"/tasks/{task.pk}/students/",
-        {
-            "teacher": tuned_teacher.pk,
-            "train": dataset.pk,
-            "construction": "truncated",
-            "layers": "1, 2",
-            "layer_strategy": "bottom",
-            "temperature": 2,
-            "alpha": 0.5,
-            "epochs": 1,
-            "batch_size": 8,
-            "learning_rate": 5e-5,
-            "patience": 2,
-            "confirm_below_bar": "on",
-        },
+        distil_form(tuned_teacher, dataset, layers="1, 2") | {"confirm_below_bar": "on"},
     )
     parent = Job.objects.get(kind=Job.Kind.SWEEP)
     assert response.status_code == 302 and response["Location"] == f"/jobs/{parent.pk}/"
@@ -118,19 +122,7 @@ def test_the_students_page_starts_a_sweep_for_several_sizes(web, member, task, t
 def test_the_students_page_refuses_bad_layer_counts(web, member, task, tuned_teacher, dataset) -> None:
     response = web(member).post(
         f"/tasks/{task.pk}/students/",
-        {
-            "teacher": tuned_teacher.pk,
-            "train": dataset.pk,
-            "construction": "truncated",
-            "layers": "two",
-            "layer_strategy": "bottom",
-            "temperature": 2,
-            "alpha": 0.5,
-            "epochs": 1,
-            "batch_size": 8,
-            "learning_rate": 5e-5,
-            "patience": 2,
-        },
+        distil_form(tuned_teacher, dataset, layers="two"),
     )
     assert response.status_code == 400 and b"separated by commas" in response.content
     assert not Job.objects.exists()
@@ -143,19 +135,7 @@ def test_the_students_page_shows_the_teachers_quality_and_refuses_to_distil_belo
     tuned_teacher.save()
     page = web(member).get(f"/tasks/{task.pk}/students/").content.decode()
     assert "45.9%, which is below the task&#x27;s bar of 85%" in page
-    form = {
-        "teacher": tuned_teacher.pk,
-        "train": dataset.pk,
-        "construction": "truncated",
-        "layers": "1",
-        "layer_strategy": "bottom",
-        "temperature": 2,
-        "alpha": 0.5,
-        "epochs": 1,
-        "batch_size": 8,
-        "learning_rate": 5e-5,
-        "patience": 2,
-    }
+    form = distil_form(tuned_teacher, dataset, layers="1")
     refused = web(member).post(f"/tasks/{task.pk}/students/", form)
     assert refused.status_code == 400 and "Tick" in refused.content.decode() and not Job.objects.exists()
     started = web(member).post(f"/tasks/{task.pk}/students/", form | {"confirm_below_bar": "on"})

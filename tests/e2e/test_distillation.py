@@ -77,9 +77,14 @@ def test_a_distil_job_resumes_from_its_checkpoint_after_its_worker_is_killed(
 
     # The same job again; kill its worker once it is well into training and has checkpointed.
     job = start()
-    wait_for(job, until=lambda j: j.status == Status.RUNNING and j.total and j.step >= j.total // 3)
+    # (and its heartbeat has counted some device time: the killed attempt was paid for too).
+    wait_for(
+        job,
+        until=lambda j: j.status == Status.RUNNING and j.total and j.step >= j.total // 3 and j.device_seconds > 0,
+    )
     live_stack.kill_worker()
-    killed_at = Job.objects.get(pk=job.pk).step
+    killed = Job.objects.get(pk=job.pk)
+    killed_at, paid_before_kill = killed.step, killed.device_seconds
     # The reaper notices the silence (made immediate here) and re-queues; a new worker resumes.
     Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
     assert jobs_reap_lost() == 1
@@ -88,5 +93,6 @@ def test_a_distil_job_resumes_from_its_checkpoint_after_its_worker_is_killed(
 
     assert job.attempts == 2 and "worker lost" in job.log_tail
     assert 0 < job.result["resumed_from_step"] <= killed_at
+    assert job.device_seconds > paid_before_kill  # both attempts count, the lost one included
     # Same seed, same data order, resumed state: as good as the uninterrupted run.
     assert job.result["val_accuracy"] == pytest.approx(reference.result["val_accuracy"], abs=0.02)

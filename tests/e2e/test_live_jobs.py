@@ -84,3 +84,41 @@ def _wait_for_status(job: Job, status: str, timeout: float = 120) -> Job:
             return job
         time.sleep(0.2)
     raise AssertionError(f"job stayed {job.status}: {job.error}")
+
+
+def test_the_job_page_socket_delivers_new_curve_points_as_they_are_reported(live_stack, client, member, task) -> None:
+    """The live-curve event, end to end: the worker's reporter -> Redis -> Daphne's consumer -> the page."""
+    import json
+
+    from workers.reporter import JobReporter
+
+    job = Job.objects.create(task=task, kind=Job.Kind.DISTILL_STUDENT, status=Status.RUNNING)  # not sent anywhere
+    with websocket(live_stack, f"/ws/jobs/{job.pk}/", session_cookie(client, member)) as ws:
+        receive_jobs_until(ws, lambda p: True)  # the snapshot
+        JobReporter(job).report(3, 10, {"train_loss": 0.75, "val_accuracy": 0.5})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            message = json.loads(ws.recv(timeout=30))
+            if message["type"] == "metrics":
+                break
+    assert message == {
+        "type": "metrics",
+        "job_id": job.pk,
+        "points": [
+            {"name": "train_loss", "step": 3, "value": 0.75},
+            {"name": "val_accuracy", "step": 3, "value": 0.5},
+        ],
+    }
+
+
+def test_a_page_opened_right_after_a_redis_restart_still_gets_its_live_socket(live_stack, client, member, job) -> None:
+    from tests.outages import outage
+
+    cookie = session_cookie(client, member)
+    with websocket(live_stack, f"/ws/jobs/{job.pk}/", cookie) as ws:
+        receive_jobs_until(ws, lambda p: True)  # Daphne now holds pooled Redis connections
+    with outage("redis"):
+        pass  # a restart: every pooled connection is now closed by the server
+    with websocket(live_stack, f"/ws/jobs/{job.pk}/", cookie) as ws:
+        first = receive_jobs_until(ws, lambda p: True)[0]
+    assert first["id"] == job.pk

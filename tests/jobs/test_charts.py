@@ -29,3 +29,7 @@ def test_the_token_length_chart_marks_max_length() -> None:
 
     assert figure.data[0].x == (5, 15) and figure.data[0].y == (3, 1) and figure.data[0].width == (10, 10)
     assert figure.layout.shapes[0].x0 == 16 and figure.layout.annotations[0].text == "max_length 16"
+
+
+def test_the_curves_chart_always_has_a_legend() -> None:
+    assert training_curves_figure({}).layout.showlegend is True

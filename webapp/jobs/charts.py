@@ -53,4 +53,6 @@ def training_curves_figure(series: dict[str, dict[str, list[float]]]) -> go.Figu
         yaxis2={"title": {"text": "accuracy"}, "overlaying": "y", "side": "right", "range": [0, 1]},
         margin={"l": 60, "r": 70, "t": 40, "b": 50},  # room for the right axis' title
         height=380,
+        # Always a legend: which line is which must be readable before the first points arrive too.
+        showlegend=True,
     )

@@ -18,8 +18,8 @@ class Job(models.Model):
         QUANTIZE_STUDENT = "quantize_student", "Quantize student (int8)"
         EVALUATE = "evaluate", "Evaluate a model"
 
-    # Kinds that run models and therefore want the accelerator (an evaluation times the model on it).
-    GPU_KINDS = (Kind.FINETUNE_TEACHER, Kind.DISTILL_STUDENT, Kind.EVALUATE)
+    # Kinds that train, and so report loss and accuracy curves (an evaluation reports none).
+    TRAINING_KINDS = (Kind.FINETUNE_TEACHER, Kind.DISTILL_STUDENT)
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

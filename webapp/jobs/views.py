@@ -47,7 +47,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     if job.status == Job.Status.SUCCEEDED and job.kind == Job.Kind.PROFILE_DATASET:
         figures["tokens"] = charts.token_length_figure(job.result)
     curves = None
-    if job.kind in Job.GPU_KINDS:
+    if job.kind in Job.TRAINING_KINDS:
         curves = charts.training_curves_figure(
             charts.metric_series(job_metrics(job=job).values_list("name", "step", "value"))
         )

@@ -2,6 +2,10 @@
 
 from pathlib import Path
 
+from redis.asyncio.retry import Retry  # the asyncio one: channels-redis is async
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+
 from webapp.config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parents[3]
@@ -125,10 +129,21 @@ REDIS_SOCKET_OPTIONS = {
     "socket_keepalive": True,
     "health_check_interval": 30,
 }
+# A pooled connection that a Redis restart closed fails on its next command (redis-py retries nothing by
+# default): reconnect and retry a few times instead, so the first page opened after a restart still connects.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL, **REDIS_SOCKET_OPTIONS}]},
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    **REDIS_SOCKET_OPTIONS,
+                    "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+                    "retry_on_error": [RedisConnectionError],
+                }
+            ]
+        },
     }
 }
 
