@@ -66,19 +66,23 @@ def run_job(job_id: int) -> None:
         return
     for line in ending.log:
         job.append_log(line)
-    _with_database(
-        lambda: job_conclude(
-            job,
-            status=ending.status,
-            ledger=ledger,
-            device_seconds=heartbeat.unaccounted_seconds(),
-            result=ending.result,
-            message=ending.message,
-            error=ending.error,
-            traceback=ending.traceback,
-        ),
-        job_id=job.pk,
-    )
+    try:
+        _with_database(
+            lambda: job_conclude(
+                job,
+                status=ending.status,
+                ledger=ledger,
+                device_seconds=heartbeat.unaccounted_seconds(),
+                result=ending.result,
+                message=ending.message,
+                error=ending.error,
+                traceback=ending.traceback,
+            ),
+            job_id=job.pk,
+        )
+    except Job.DoesNotExist:
+        # Its task was deleted while it ran (the rows cascade): there is nothing left to record it on.
+        logger.info("job %s was deleted while it ran; its outcome (%s) is not recorded", job.pk, ending.status)
     # Only now that the terminal state is stored: a job that ended for good won't resume. (A worker that
     # dies never gets here, so its checkpoint stays for the re-queued attempt.)
     checkpoint_path(job.pk).unlink(missing_ok=True)
