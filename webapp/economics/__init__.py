@@ -1,0 +1,1 @@
+"""Economics: the cost model and routing from evidence (pure functions), ROI scenarios, stakeholder reports."""
