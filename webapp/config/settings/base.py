@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "webapp.jobs",
     "webapp.distillation",
     "webapp.evaluation",
+    "webapp.economics",
     "webapp.api",
     "webapp.ui",
 ]

@@ -1,0 +1,394 @@
+"""One ROI analysis: measured evidence (predictions, speed, compute) plus entered assumptions (volume, prices)
+in, every figure the Routing & ROI page, a saved scenario and the stakeholder report show out.
+
+Pure (no Django): the evidence is gathered by webapp.economics.evidence, the assumptions come from the form
+or the API; this module only combines routing (webapp.economics.routing/certify) with the cost model
+(cost_model/tco/sensitivity). Its output is plain JSON, so a scenario stores exactly what was shown."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from webapp.economics.certify import CertifiedTau, certified_tau
+from webapp.economics.cost_model import (
+    ApiPrices,
+    DeviceUsage,
+    EconomicsInputError,
+    Mode,
+    OneOffInputs,
+    SelfHosting,
+    Serving,
+    TeacherTokens,
+    all_modes,
+    breakeven,
+    check_non_negative,
+    check_positive,
+    check_share,
+    one_off_cost,
+    usd_per_request,
+)
+from webapp.economics.routing import (
+    PredictionSet,
+    RoutingCurve,
+    RoutingInputError,
+    TauChoice,
+    apply_tau,
+    routing_curve,
+    routing_point,
+    tau_for_quality_bar,
+    upfront_routing,
+    user_tau,
+)
+from webapp.economics.sensitivity import sensitivity, teacher_price_kill_point
+from webapp.economics.tco import Lifetime, total_cost_of_ownership
+
+TauRule = Literal["quality_bar", "certified", "manual"]
+TAU_RULES: tuple[TauRule, ...] = ("quality_bar", "certified", "manual")
+# What an hour of a host of each device kind costs by default ($/hour); the user sets their own.
+DEFAULT_USD_PER_DEVICE_HOUR = {"cpu": 0.10, "cuda": 2.50, "mps": 0.50}
+
+
+class AnalysisError(ValueError):
+    """The evidence or the assumptions can't give an answer; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A figure measured by a job, with where it came from (shown next to every number)."""
+
+    value: float
+    source: str  # e.g. "evaluate job 12 on 'test v1', 2026-11-30, cpu: AMD EPYC (2 threads)"
+    device_kind: str = ""
+
+
+@dataclass(frozen=True)
+class SetEvidence:
+    name: str
+    role: str  # validation / test / ood
+    sha256: str
+    evaluation_id: int
+    predictions: PredictionSet
+
+
+@dataclass(frozen=True)
+class Compute:
+    job_id: int
+    what: str
+    device_kind: str
+    device_seconds: float
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What was measured for one student (and its teacher), as gathered from stored evaluations and jobs."""
+
+    student: str
+    teacher: str
+    validation: SetEvidence
+    others: tuple[SetEvidence, ...]
+    student_latency_ms: Measured
+    student_throughput: Measured  # rows/s at batch 32
+    teacher_latency_ms: Measured | None
+    teacher_throughput: Measured | None
+    compute: tuple[Compute, ...]
+    # Teacher outputs generated elsewhere (uploaded from an API): tokens estimated, priced at API prices.
+    uploaded_teacher_input_tokens: float = 0.0
+    uploaded_teacher_output_tokens: float = 0.0
+    min_quality: float = 0.85
+    min_retention: float = 0.97
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """What the user enters (or accepts as defaults). Units are in the names."""
+
+    mode: Mode = Mode.CASCADE
+    tau_rule: TauRule = "certified"
+    manual_tau: float = 0.9
+    certified_target: float = 0.99
+    certified_delta: float = 0.05
+    certify_on: Literal["agreement", "accuracy"] = "agreement"
+    requests_per_month: float = 1_000_000
+    input_tokens_per_request: float = 60
+    output_tokens_per_request: float = 5
+    # The teacher is bought per token (an API) or self-hosted on GPUs at its measured throughput.
+    teacher_pricing: Literal["api", "self_hosted"] = "api"
+    teacher_usd_per_million_input_tokens: float = 3.0
+    teacher_usd_per_million_output_tokens: float = 15.0
+    teacher_usd_per_host_hour: float = 2.5
+    teacher_hosts: int = 1
+    # The student runs on hosts of the kind its speed was measured on, at this price and utilisation.
+    student_usd_per_host_hour: float = 0.10
+    student_hosts: int = 1
+    utilisation: float = 0.5
+    student_fixed_usd_per_month: float = 0.0
+    router_usd_per_request: float = 0.0
+    router_latency_ms: float = 0.0
+    router_accuracy: float = 0.95
+    usd_per_device_hour: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_USD_PER_DEVICE_HOUR))
+    filtering_labelling_usd: float = 0.0
+    engineering_hours: float = 40.0
+    engineering_usd_per_hour: float = 100.0
+    valid_months: int = 24
+    retrain_every_months: int | None = 6
+    retraining_share_of_one_off: float = 0.3
+    horizon_months: float = 12.0
+
+    def check(self) -> None:
+        """Refuse what no figure can be computed from, naming the field (the page shows it, the API 400s)."""
+        check_positive("requests_per_month", self.requests_per_month)
+        for name in ("input_tokens_per_request", "output_tokens_per_request", "student_fixed_usd_per_month"):
+            check_non_negative(name, getattr(self, name))
+        check_share("utilisation", self.utilisation)
+        check_positive("utilisation", self.utilisation)
+        if self.tau_rule not in TAU_RULES:
+            raise EconomicsInputError("tau_rule", f"must be one of {', '.join(TAU_RULES)}")
+        for name in ("certified_target", "certified_delta"):
+            value = getattr(self, name)
+            if not 0 < value < 1:
+                raise EconomicsInputError(name, f"must be strictly between 0 and 1 (got {value:g})")
+        check_share("manual_tau", self.manual_tau)
+        check_share("router_accuracy", self.router_accuracy)
+        check_positive("horizon_months", self.horizon_months)
+
+
+def analyse(evidence: Evidence, assumptions: Assumptions) -> dict[str, Any]:
+    """Every figure of one scenario, JSON-ready. Raises AnalysisError or EconomicsInputError (both say why)."""
+    assumptions.check()
+    validation = evidence.validation.predictions
+    try:
+        curve = routing_curve(validation)
+        certified = certified_tau(
+            validation,
+            target=assumptions.certified_target,
+            delta=assumptions.certified_delta,
+            risk=assumptions.certify_on,
+        )
+        rules = {
+            "quality_bar": tau_for_quality_bar(
+                curve, min_quality=evidence.min_quality, min_retention=evidence.min_retention
+            ),
+            "certified": _certified_choice(validation, certified),
+            "manual": user_tau(validation, assumptions.manual_tau),
+        }
+    except RoutingInputError as exc:
+        raise AnalysisError(str(exc)) from exc
+    chosen = rules[assumptions.tau_rule]
+    if not chosen.found or chosen.tau is None:
+        raise AnalysisError(f"No τ for the '{_RULE_NAMES[assumptions.tau_rule]}' rule: {chosen.reason}")
+    tau = chosen.tau
+    at_tau = routing_point(validation, tau)
+    share = at_tau.coverage
+    upfront = None
+    if assumptions.mode == Mode.UPFRONT_ROUTING:
+        # A router decides before the student runs: its share is modelled from a stated router accuracy.
+        try:
+            upfront = upfront_routing(validation, router_accuracy=assumptions.router_accuracy)
+        except RoutingInputError as exc:
+            raise AnalysisError(str(exc)) from exc
+        share = upfront.student_share
+
+    serving, costs = _serving(evidence, assumptions, share)
+    modes = all_modes(serving)
+    one_off = one_off_cost(_one_off_inputs(evidence, assumptions))
+    chosen_mode = modes[assumptions.mode]
+    result = breakeven(one_off_usd=one_off.total_usd, monthly_savings_usd=chosen_mode.monthly_savings_usd)
+    lifetime = Lifetime(
+        valid_months=assumptions.valid_months,
+        retrain_every_months=assumptions.retrain_every_months,
+        retraining_share_of_one_off=assumptions.retraining_share_of_one_off,
+    )
+    tco = total_cost_of_ownership(
+        one_off_usd=one_off.total_usd,
+        keep_teacher_monthly_usd=modes[Mode.KEEP_TEACHER].monthly_usd,
+        distilled_monthly_usd=chosen_mode.monthly_usd,
+        lifetime=lifetime,
+    )
+    spread = sensitivity(
+        serving,
+        mode=assumptions.mode,
+        one_off_usd=one_off.total_usd,
+        coverage_lower_bound=certified.coverage_lower_bound if assumptions.tau_rule == "certified" else None,
+    )
+    kill = teacher_price_kill_point(
+        serving, mode=assumptions.mode, one_off_usd=one_off.total_usd, horizon_months=assumptions.horizon_months
+    )
+    figures: dict[str, Any] = _jsonable(
+        {
+            "student": evidence.student,
+            "teacher": evidence.teacher,
+            "mode": str(assumptions.mode),
+            "tau_rule": assumptions.tau_rule,
+            "tau": tau,
+            "share": share,
+            "validation": asdict(at_tau),
+            "rules": {name: _choice(choice) for name, choice in rules.items()},
+            "certificate": asdict(certified),
+            "curve": _curve(curve),
+            "applied": [_applied(tau, evidence.validation, other) for other in evidence.others],
+            "upfront": _maybe(upfront),
+            "costs": costs,
+            "modes": {str(mode): asdict(cost) for mode, cost in modes.items()},
+            "one_off": asdict(one_off) | {"total_usd": one_off.total_usd},
+            "breakeven": {"months": result.months, "verdict": str(result.verdict), "advice": result.advice},
+            "tco": asdict(tco),
+            "sensitivity": asdict(spread),
+            "kill_point": asdict(kill),
+            "evidence": _evidence_sources(evidence),
+            "assumptions": asdict(assumptions) | {"mode": str(assumptions.mode)},
+        }
+    )
+    return figures
+
+
+_RULE_NAMES = {"quality_bar": "meets the quality bar", "certified": "certified", "manual": "set by hand"}
+
+
+def _certified_choice(validation: PredictionSet, certified: CertifiedTau) -> TauChoice:
+    if certified.tau is None:
+        return TauChoice(rule="certified", tau=None, point=None, reason=certified.reason)
+    return TauChoice(rule="certified", tau=certified.tau, point=certified.point, reason=certified.reason)
+
+
+def _serving(evidence: Evidence, a: Assumptions, share: float) -> tuple[Serving, dict[str, Any]]:
+    tokens = {
+        "input_tokens_per_request": a.input_tokens_per_request,
+        "output_tokens_per_request": a.output_tokens_per_request,
+    }
+    if a.teacher_pricing == "api":
+        teacher_pricing: ApiPrices | SelfHosting = ApiPrices(
+            usd_per_million_input_tokens=a.teacher_usd_per_million_input_tokens,
+            usd_per_million_output_tokens=a.teacher_usd_per_million_output_tokens,
+        )
+        teacher_basis = "API prices per token"
+    else:
+        if evidence.teacher_throughput is None:
+            raise AnalysisError(
+                "A self-hosted teacher is priced from its measured throughput, and the teacher has none: "
+                "evaluate the teacher (the evaluate job times it), or price it per token."
+            )
+        teacher_pricing = SelfHosting(
+            usd_per_gpu_hour=a.teacher_usd_per_host_hour,
+            gpus=a.teacher_hosts,
+            throughput_requests_per_second=evidence.teacher_throughput.value,
+            utilisation=a.utilisation,
+        )
+        teacher_basis = f"self-hosted at its measured throughput ({evidence.teacher_throughput.source})"
+    student_pricing = SelfHosting(
+        usd_per_gpu_hour=a.student_usd_per_host_hour,
+        gpus=a.student_hosts,
+        throughput_requests_per_second=evidence.student_throughput.value,
+        utilisation=a.utilisation,
+    )
+    c_t = usd_per_request(teacher_pricing, **tokens)
+    c_s = usd_per_request(student_pricing, **tokens)
+    teacher_latency = evidence.teacher_latency_ms.value if evidence.teacher_latency_ms else 0.0
+    serving = Serving(
+        requests_per_month=a.requests_per_month,
+        teacher_usd_per_request=c_t,
+        student_usd_per_request=c_s,
+        student_share=share,
+        teacher_latency_ms=teacher_latency,
+        student_latency_ms=evidence.student_latency_ms.value,
+        student_fixed_usd_per_month=a.student_fixed_usd_per_month,
+        router_usd_per_request=a.router_usd_per_request if a.mode == Mode.UPFRONT_ROUTING else 0.0,
+        router_latency_ms=a.router_latency_ms if a.mode == Mode.UPFRONT_ROUTING else 0.0,
+    )
+    costs = {
+        "teacher_usd_per_request": c_t,
+        "teacher_basis": teacher_basis,
+        "student_usd_per_request": c_s,
+        "student_basis": (
+            f"{a.student_hosts} {evidence.student_throughput.device_kind or 'host'} host(s) at "
+            f"${a.student_usd_per_host_hour:g}/hour, {a.utilisation:.0%} utilised, at its measured throughput "
+            f"({evidence.student_throughput.source})"
+        ),
+        "student_to_teacher_cost": c_s / c_t if c_t else None,
+    }
+    return serving, costs
+
+
+def _one_off_inputs(evidence: Evidence, a: Assumptions) -> OneOffInputs:
+    missing = sorted({c.device_kind for c in evidence.compute} - set(a.usd_per_device_hour))
+    if missing:
+        raise EconomicsInputError("usd_per_device_hour", f"needs a price for the device kind(s) {', '.join(missing)}")
+    uploaded = None
+    if evidence.uploaded_teacher_input_tokens or evidence.uploaded_teacher_output_tokens:
+        uploaded = TeacherTokens(
+            input_tokens=evidence.uploaded_teacher_input_tokens,
+            output_tokens=evidence.uploaded_teacher_output_tokens,
+            prices=ApiPrices(
+                usd_per_million_input_tokens=a.teacher_usd_per_million_input_tokens,
+                usd_per_million_output_tokens=a.teacher_usd_per_million_output_tokens,
+            ),
+        )
+    return OneOffInputs(
+        usd_per_device_hour=a.usd_per_device_hour,
+        teacher_generation_tokens=uploaded,
+        # A teacher that ran on our workers did so inside the jobs below: its time is in their compute.
+        training_compute=tuple(DeviceUsage(c.device_kind, c.device_seconds) for c in evidence.compute),
+        filtering_labelling_usd=a.filtering_labelling_usd,
+        engineering_hours=a.engineering_hours,
+        engineering_usd_per_hour=a.engineering_usd_per_hour,
+    )
+
+
+def _choice(choice: TauChoice) -> dict[str, Any]:
+    return {"tau": choice.tau, "found": choice.found, "reason": choice.reason, "point": _maybe(choice.point)}
+
+
+def _applied(tau: float, validation: SetEvidence, other: SetEvidence) -> dict[str, Any]:
+    applied = apply_tau(tau, validation=validation.predictions, other=other.predictions)
+    return {"name": other.name, "role": other.role, "sha256": other.sha256, "evaluation_id": other.evaluation_id} | (
+        asdict(applied)
+    )
+
+
+def _curve(curve: RoutingCurve) -> dict[str, Any]:
+    """The curve for charts: thinned to at most ~200 points (a page needs its shape, not every row)."""
+    points = curve.points
+    step = max(1, math.ceil(len(points) / 200))
+    kept = points[::step] + ((points[-1],) if points and (len(points) - 1) % step else ())
+    return {
+        "rows": curve.rows,
+        "teacher_quality": curve.teacher_quality,
+        "teacher_accuracy": curve.teacher_accuracy,
+        "student_accuracy": curve.student_accuracy,
+        "points": [asdict(p) for p in kept],
+    }
+
+
+def _evidence_sources(evidence: Evidence) -> dict[str, Any]:
+    def measured(m: Measured | None) -> dict[str, Any] | None:
+        return asdict(m) if m else None
+
+    return {
+        "validation": {
+            "name": evidence.validation.name,
+            "sha256": evidence.validation.sha256,
+            "evaluation_id": evidence.validation.evaluation_id,
+            "rows": len(evidence.validation.predictions),
+        },
+        "student_latency_ms": measured(evidence.student_latency_ms),
+        "student_throughput": measured(evidence.student_throughput),
+        "teacher_latency_ms": measured(evidence.teacher_latency_ms),
+        "teacher_throughput": measured(evidence.teacher_throughput),
+        "compute": [asdict(c) for c in evidence.compute],
+    }
+
+
+def _maybe(value: Any) -> Any:
+    return asdict(value) if value is not None else None
+
+
+def _jsonable(value: Any) -> Any:
+    """Infinities and NaN have no JSON form: None, which the pages read as "—" (or "never")."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value

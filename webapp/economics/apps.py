@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EconomicsConfig(AppConfig):
+    name = "webapp.economics"
+    label = "economics"

@@ -1,0 +1,169 @@
+"""Gathers the measured evidence an ROI analysis stands on, for one student of a task: its per-example
+predictions on validation (where τ is chosen) and on test/OOD sets (where the promise is checked), measured
+speed of it and of its teacher, and the compute of every job that produced the candidates. Every figure
+carries its source (job or evaluation, date, device), so a page can say where each number came from."""
+
+from django.db.models import Q
+
+from webapp.economics.analysis import AnalysisError, Compute, Evidence, Measured, SetEvidence
+from webapp.economics.routing import RoutingInputError, prediction_set_from_rows
+from webapp.evaluation.models import Evaluation
+from webapp.evaluation.selectors import prediction_rows
+from webapp.jobs.models import Job
+from webapp.registry.models import Dataset, Student, Task, Teacher
+
+# The jobs whose device time is the one-off training cost of distilling (evaluations are not).
+PRODUCING_KINDS = (Job.Kind.FINETUNE_TEACHER, Job.Kind.DISTILL_STUDENT, Job.Kind.QUANTIZE_STUDENT)
+
+
+def candidate_students(task: Task) -> list[Student]:
+    """Students with a validation evaluation (routing needs its predictions), best validation accuracy first."""
+    accuracy: dict[int, float] = {}
+    for student_id, value in (
+        Evaluation.objects.filter(task=task, dataset_role=Dataset.Role.VALIDATION, student__isnull=False)
+        .order_by("created_at")
+        .values_list("student_id", "accuracy")
+    ):
+        accuracy[student_id] = value or 0.0  # the newest evaluation wins
+    students = Student.objects.filter(task=task, pk__in=accuracy).select_related("teacher", "parent__teacher")
+    return sorted(students, key=lambda s: (-accuracy[s.pk], s.layers, s.pk))
+
+
+def routing_evidence(task: Task, student: Student) -> Evidence:
+    """Raises AnalysisError naming what is missing and how to get it."""
+    teacher = student.teacher or (student.parent.teacher if student.parent else None)
+    if teacher is None:
+        raise AnalysisError(f"'{student}' has no teacher any more: there is nothing to escalate to.")
+    validation = _newest(student, Dataset.Role.VALIDATION)
+    if validation is None:
+        raise AnalysisError(
+            f"'{student}' has no evaluation on a validation set: evaluate it (the evaluate job scores the "
+            "validation set too), since τ is chosen on validation, never on test."
+        )
+    others = [
+        e
+        for e in Evaluation.objects.filter(student=student, dataset_role__in=[Dataset.Role.TEST, Dataset.Role.OOD])
+        .select_related("job")
+        .order_by("dataset_role", "dataset_name", "-created_at")
+    ]
+    newest_per_set: dict[str, Evaluation] = {}
+    for evaluation in others:
+        newest_per_set.setdefault(evaluation.dataset_sha256, evaluation)
+    student_speed = _speed_evaluation(Q(student=student))
+    if student_speed is None:
+        raise AnalysisError(f"'{student}' has no measured speed: evaluate it on a worker (the job times it).")
+    teacher_speed = _speed_evaluation(Q(teacher=teacher))
+    uploaded_in, uploaded_out = _uploaded_teacher_tokens(task, teacher)
+    return Evidence(
+        student=str(student),
+        teacher=str(teacher),
+        validation=_set_evidence(validation, task),
+        others=tuple(_set_evidence(e, task) for e in newest_per_set.values()),
+        student_latency_ms=_measured(student_speed, "latency_p50_ms"),
+        student_throughput=_measured(student_speed, "throughput_b32"),
+        teacher_latency_ms=_measured(teacher_speed, "latency_p50_ms") if teacher_speed else None,
+        teacher_throughput=_measured(teacher_speed, "throughput_b32") if teacher_speed else None,
+        compute=tuple(_compute(task, teacher)),
+        uploaded_teacher_input_tokens=uploaded_in,
+        uploaded_teacher_output_tokens=uploaded_out,
+        min_quality=task.quality_min,
+        min_retention=task.min_retention,
+    )
+
+
+def evidence_ids(evidence: Evidence) -> dict[str, object]:
+    """What a saved scenario pins: every evaluation and job id, with the dataset hashes they measured."""
+    return {
+        "validation": {
+            "evaluation_id": evidence.validation.evaluation_id,
+            "dataset": evidence.validation.name,
+            "sha256": evidence.validation.sha256,
+        },
+        "others": [
+            {"evaluation_id": o.evaluation_id, "dataset": o.name, "role": o.role, "sha256": o.sha256}
+            for o in evidence.others
+        ],
+        "student_speed": evidence.student_throughput.source,
+        "teacher_speed": evidence.teacher_throughput.source if evidence.teacher_throughput else None,
+        "compute_jobs": [c.job_id for c in evidence.compute],
+    }
+
+
+def _newest(student: Student, role: str) -> Evaluation | None:
+    return Evaluation.objects.filter(student=student, dataset_role=role).order_by("-created_at").first()
+
+
+def _set_evidence(evaluation: Evaluation, task: Task) -> SetEvidence:
+    rows = list(prediction_rows(evaluation))
+    if not rows:
+        raise AnalysisError(
+            f"The per-example predictions of evaluation {evaluation.pk} ('{evaluation.dataset_name}') are no "
+            "longer stored: evaluate the student again."
+        )
+    try:
+        predictions = prediction_set_from_rows(rows, labels=list(task.labels))
+    except RoutingInputError as exc:
+        raise AnalysisError(
+            f"The predictions of evaluation {evaluation.pk} ('{evaluation.dataset_name}') can't be routed: {exc} "
+            "(was the student evaluated with a teacher to compare with?)"
+        ) from exc
+    return SetEvidence(
+        name=evaluation.dataset_name,
+        role=evaluation.dataset_role,
+        sha256=evaluation.dataset_sha256,
+        evaluation_id=evaluation.pk,
+        predictions=predictions,
+    )
+
+
+def _speed_evaluation(model: Q) -> Evaluation | None:
+    return Evaluation.objects.filter(model, speed__isnull=False).select_related("job").order_by("-created_at").first()
+
+
+def _measured(evaluation: Evaluation, key: str) -> Measured:
+    speed = evaluation.speed or {}
+    device = speed.get("device") or {}
+    kind = device.get("kind", "") if isinstance(device, dict) else str(device)
+    where = (
+        f"{kind}: {device.get('name', '')} ({device.get('threads', '?')} threads)" if isinstance(device, dict) else kind
+    )
+    when = evaluation.created_at.date().isoformat()
+    return Measured(
+        value=float(speed[key]),
+        source=f"evaluate job {evaluation.job_id}, {when}, {where}",
+        device_kind=kind,
+    )
+
+
+def _compute(task: Task, teacher: Teacher) -> list[Compute]:
+    """Device time of the jobs that produced the candidates: the teacher's fine-tune, every distil and
+    quantize job of this teacher's students (a sweep's children included; failed ones were paid too)."""
+    student_jobs = (
+        Student.objects.filter(task=task)
+        .filter(Q(teacher=teacher) | Q(parent__teacher=teacher))
+        .values_list("source_job_id", flat=True)
+    )
+    producing = Job.objects.filter(task=task, kind__in=PRODUCING_KINDS).filter(
+        Q(pk__in=[j for j in student_jobs if j]) | Q(pk=teacher.source_job_id or 0)
+        | Q(kind=Job.Kind.DISTILL_STUDENT, params__teacher_id=teacher.pk)
+    )  # fmt: skip
+    return [
+        Compute(
+            job_id=job.pk,
+            what=job.get_kind_display(),
+            device_kind=(job.device or {}).get("kind") or (job.device_kind.split(":")[0].split(" ")[0] or "cpu"),
+            device_seconds=job.device_seconds,
+        )
+        for job in producing.order_by("pk")
+        if job.device_seconds > 0
+    ]
+
+
+def _uploaded_teacher_tokens(task: Task, teacher: Teacher) -> tuple[float, float]:
+    """Teacher outputs uploaded from elsewhere were paid once, at its API price: the estimated tokens of the
+    training rows they covered (every student distilled from the same upload reused them)."""
+    if not teacher.is_precomputed:
+        return 0.0, 0.0
+    jobs = Job.objects.filter(task=task, kind=Job.Kind.DISTILL_STUDENT, params__teacher_id=teacher.pk)
+    rows = list(jobs.values_list("teacher_input_tokens", "teacher_output_tokens"))
+    return float(max((r[0] for r in rows), default=0)), float(max((r[1] for r in rows), default=0))
