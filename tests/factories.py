@@ -10,7 +10,7 @@ def upload(name: str, content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="application/octet-stream")
 
 
-def evaluation_of(model, dataset, *, logits, targets, temperature=1.0, speed=None):
+def evaluation_of(model, dataset, *, logits, targets, temperature=1.0, speed=None, teacher_logits=None):
     """An Evaluation row exactly as an evaluate job records it: the evidence computed by the real evidence
     code from the given logits (rows of the dataset, in order), the predictions file written by the job's
     own writer, and the row written by the real recording service (for a finished evaluate job)."""
@@ -26,9 +26,10 @@ def evaluation_of(model, dataset, *, logits, targets, temperature=1.0, speed=Non
     from workers.ml.evidence import dataset_evidence, prediction_rows
 
     logits, targets = torch.tensor(logits, dtype=torch.float32), torch.tensor(targets)
+    teacher = torch.tensor(teacher_logits, dtype=torch.float32) if teacher_logits is not None else None
     labels = list(model.labels)
     fitted = Fitted(temperature=temperature, threshold=0.5, coverage=0.95, fitted_on=10)
-    evidence = dataset_evidence(logits, targets, labels, fitted)
+    evidence = dataset_evidence(logits, targets, labels, fitted, teacher_logits=teacher)
     is_teacher = isinstance(model, Teacher)
     job = Job.objects.create(
         task=model.task,
@@ -36,7 +37,8 @@ def evaluation_of(model, dataset, *, logits, targets, temperature=1.0, speed=Non
         status=Job.Status.SUCCEEDED,
         params={"dataset_ids": [dataset.pk], "teacher_id" if is_teacher else "student_id": model.pk},
     )
-    path, sha256 = save_predictions(job.pk, model.task_id, dataset, labels, prediction_rows(logits, temperature, None))
+    rows = prediction_rows(logits, temperature, teacher)
+    path, sha256 = save_predictions(job.pk, model.task_id, dataset, labels, rows)
     device = DeviceInfo(kind="cpu", name="test", threads=1)
     result = ModelEvaluated(
         message="",
