@@ -7,6 +7,7 @@ from django.views.decorators.cache import never_cache
 from webapp.accounts import views as accounts
 from webapp.config.health import DATABASE, REDIS, database_problem, redis_problem
 from webapp.distillation import views as distillation
+from webapp.economics import views as economics
 from webapp.evaluation import views as evaluation
 from webapp.jobs import views as jobs
 from webapp.registry import views as registry
@@ -46,6 +47,8 @@ urlpatterns = [
     ),
     path("tasks/<int:task_id>/students/", distillation.student_list, name="student-list"),
     path("tasks/<int:task_id>/jobs/", jobs.job_list, name="job-list"),
+    path("tasks/<int:task_id>/roi/", economics.roi, name="roi"),
+    path("tasks/<int:task_id>/roi/save/", economics.roi_save, name="roi-save"),
     path("tasks/<int:task_id>/evaluation/", evaluation.evaluation_overview, name="evaluation-overview"),
     path("tasks/<int:task_id>/evaluation/start/", evaluation.evaluation_start, name="evaluation-start"),
     path("tasks/<int:task_id>/evaluation/probe/", evaluation.robustness_probe, name="robustness-probe"),

@@ -65,6 +65,15 @@ class TierTable:
         return points
 
 
+def device_label(speed: dict[str, Any]) -> str:
+    """Where a timing was taken, for people: "cpu: AMD EPYC, 2 threads" (older rows kept a plain string)."""
+    device = speed.get("device")
+    if isinstance(device, dict):
+        name = f": {device['name']}" if device.get("name") else ""
+        return f"{device.get('kind', '?')}{name}, {device.get('threads', '?')} threads"
+    return f"{device}, {speed.get('threads', '?')} threads" if device else ""
+
+
 def model_key(model: Teacher | Student) -> str:
     return f"{'teacher' if isinstance(model, Teacher) else 'student'}-{model.pk}"
 
@@ -79,7 +88,7 @@ def tier_table(task: Task, evaluations: list[Evaluation], externals: list[Extern
         key = model_key(evaluation.model)  # type: ignore[arg-type]
         models[key] = evaluation.model  # type: ignore[assignment]
         if evaluation.speed and key not in speeds:
-            speeds[key] = evaluation.speed  # the newest timing of this model
+            speeds[key] = evaluation.speed | {"where": device_label(evaluation.speed)}  # its newest timing
         by_model.setdefault(key, {})[evaluation.dataset_sha256] = evaluation
 
     teacher_scores = {

@@ -45,3 +45,22 @@ def duration(seconds: float | None) -> str:
 @register.filter
 def get_item(mapping: dict[object, object], key: object) -> object:
     return mapping.get(key)
+
+
+@register.filter
+def usd(value: float | None, digits: int = 0) -> str:
+    """Dollars with thousands separators ("$12,345"); small per-request costs keep their significant digits."""
+    if value is None:
+        return "—"
+    amount = float(value)
+    if 0 < abs(amount) < 1 and digits == 0:
+        return f"${amount:.3g}"
+    return f"{'-' if amount < 0 else ''}${abs(amount):,.{digits}f}"
+
+
+@register.filter
+def points(value: float | None) -> str:
+    """A difference of two shares in percentage points ("+1.2 pts")."""
+    if value is None:
+        return "—"
+    return f"{value * 100:+.1f} pts"

@@ -1,0 +1,84 @@
+"""The Routing & ROI form: a student and the assumptions the analysis applies to its evidence. Every change
+is sent to the server, which computes the figures (there is no second cost model in JavaScript)."""
+
+from typing import Any
+
+from django import forms
+
+from webapp.economics.analysis import TAU_RULES
+from webapp.economics.cost_model import Mode
+from webapp.registry.models import Student, Task
+
+MODE_CHOICES = [
+    (Mode.CASCADE.value, "Student first, escalate below τ (cascade)"),
+    (Mode.UPFRONT_ROUTING.value, "Upfront routing (a router picks the model; modelled)"),
+]
+RULE_CHOICES = [
+    ("certified", "Certified τ (guaranteed kept-traffic quality)"),
+    ("quality_bar", "Most traffic that meets the task's bar"),
+    ("manual", "Set τ by hand"),
+]
+assert {rule for rule, _ in RULE_CHOICES} == set(TAU_RULES)
+
+
+def _number(label: str, *, minimum: float | None = 0, step: str = "any", help_text: str = "") -> forms.FloatField:
+    return forms.FloatField(
+        label=label,
+        min_value=minimum,
+        required=False,
+        help_text=help_text,
+        widget=forms.NumberInput(attrs={"step": step}),
+    )
+
+
+class RoiForm(forms.Form):
+    student = forms.ModelChoiceField(queryset=Student.objects.none(), empty_label=None)
+    mode = forms.ChoiceField(choices=MODE_CHOICES, initial=Mode.CASCADE.value)
+    tau_rule = forms.ChoiceField(label="How τ is chosen (on validation)", choices=RULE_CHOICES, initial="certified")
+    manual_tau = forms.FloatField(
+        label="τ (by hand)",
+        min_value=0,
+        max_value=1,
+        initial=0.9,
+        required=False,
+        widget=forms.NumberInput(attrs={"type": "range", "min": "0.5", "max": "1", "step": "0.005"}),
+    )
+    certified_target = _number("Guaranteed agreement with the teacher on kept traffic", step="0.001")
+    certified_delta = _number("Risk δ that the guarantee fails", step="0.01")
+    requests_per_month = _number("Requests per month", minimum=None)
+    input_tokens_per_request = _number("Input tokens per request")
+    output_tokens_per_request = _number("Output tokens per request")
+    teacher_pricing = forms.ChoiceField(
+        choices=[("api", "Per token (an API)"), ("self_hosted", "Self-hosted at its measured throughput")],
+        initial="api",
+    )
+    teacher_usd_per_million_input_tokens = _number("Teacher $ per 1M input tokens")
+    teacher_usd_per_million_output_tokens = _number("Teacher $ per 1M output tokens")
+    teacher_usd_per_host_hour = _number("Teacher host $/hour")
+    student_usd_per_host_hour = _number(
+        "Student host $/hour", help_text="A host of the kind its speed was measured on."
+    )
+    utilisation = _number("Host utilisation (0-1)", step="0.05")
+    student_fixed_usd_per_month = _number("Student fixed hosting $/month")
+    router_accuracy = _number("Router accuracy (upfront routing)", step="0.01")
+    engineering_hours = _number("Engineering hours")
+    engineering_usd_per_hour = _number("Engineering $/hour")
+    filtering_labelling_usd = _number("Data filtering and labelling $")
+    valid_months = forms.IntegerField(label="Months the student stays valid", min_value=1, required=False)
+    retrain_every_months = forms.IntegerField(label="Retrain every N months", min_value=1, required=False)
+    retraining_share_of_one_off = _number("Each retraining, as a share of the one-off cost", step="0.05")
+    horizon_months = _number("Planning horizon (months)")
+
+    def __init__(self, *args: Any, task: Task, students: list[Student], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["student"].queryset = Student.objects.filter(pk__in=[s.pk for s in students])  # type: ignore[attr-defined]
+        self.fields["student"].initial = students[0].pk if students else None
+        self.fields["student"].label_from_instance = lambda s: s.name  # type: ignore[attr-defined]
+
+    def assumptions(self) -> dict[str, Any]:
+        """The assumptions the user set (blank fields keep their defaults)."""
+        data = self.cleaned_data
+        values = {k: v for k, v in data.items() if k != "student" and v not in (None, "")}
+        if data.get("tau_rule") != "manual":
+            values.pop("manual_tau", None)
+        return values

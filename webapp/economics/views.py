@@ -1,0 +1,90 @@
+"""The Routing & ROI page: pick a student and assumptions; the server computes every figure from the stored
+evidence and the page swaps them in as the inputs move (htmx), with no cost model in JavaScript."""
+
+from dataclasses import asdict
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from webapp.accounts.models import Role
+from webapp.accounts.selectors import require_role
+from webapp.economics.analysis import Assumptions
+from webapp.economics.evidence import candidate_students
+from webapp.economics.forms import RoiForm
+from webapp.economics.services import assumptions_from, default_assumptions, scenario_compute, scenario_save
+from webapp.registry.models import Task
+from webapp.registry.selectors import task_get_for_user
+from webapp.ui.context import task_context
+
+
+def _initial(task: Task) -> dict[str, Any]:
+    values = asdict(Assumptions()) | default_assumptions(task)
+    values["mode"] = str(values["mode"])
+    return values
+
+
+def _analysis(request: HttpRequest, task: Task) -> dict[str, Any]:
+    """The form and, when it is valid and the evidence allows, every figure (or the reason there are none)."""
+    students = candidate_students(task)
+    form = RoiForm(
+        request.GET if "student" in request.GET else None, initial=_initial(task), task=task, students=students
+    )
+    context: dict[str, Any] = {"form": form, "students": students, "figures": None, "problem": None}
+    if not students:
+        return context
+    if form.is_bound and not form.is_valid():
+        context["problem"] = "Some assumptions are not valid: see the form."
+        return context
+    student = form.cleaned_data["student"] if form.is_bound else students[0]
+    try:
+        assumptions = assumptions_from(form.assumptions() if form.is_bound else {}, task=task)
+        figures = scenario_compute(task=task, student=student, assumptions=assumptions)
+    except ValidationError as exc:
+        for field, errors in getattr(exc, "error_dict", {}).items():
+            if field in form.fields:
+                form.add_error(field, errors)
+        context["problem"] = " ".join(exc.messages)
+        return context
+    context["figures"] = figures
+    return context
+
+
+@login_required
+def roi(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    context = task_context(request, task, "roi") | _analysis(request, task)
+    if request.headers.get("HX-Request"):
+        return render(request, "economics/_roi_results.html", context)
+    return render(request, "economics/roi.html", context)
+
+
+@login_required
+@require_POST
+def roi_save(request: HttpRequest, task_id: int) -> HttpResponse:
+    """Save what the page shows as a new version of a named scenario (members only)."""
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    require_role(user=request.user, team=task.team, role=Role.MEMBER)
+    students = candidate_students(task)
+    form = RoiForm(request.POST, initial=_initial(task), task=task, students=students)
+    if not form.is_valid():
+        messages.error(request, "The scenario was not saved: some assumptions are not valid.")
+        return redirect("roi", task_id=task.pk)
+    try:
+        scenario = scenario_save(
+            task=task,
+            student=form.cleaned_data["student"],
+            user=request.user,
+            name=request.POST.get("name", ""),
+            assumptions=assumptions_from(form.assumptions(), task=task),
+            note=request.POST.get("note", ""),
+        )
+    except ValidationError as exc:
+        messages.error(request, "The scenario was not saved: " + " ".join(exc.messages))
+        return redirect("roi", task_id=task.pk)
+    messages.success(request, f"Saved '{scenario}': it will not change, and a change saves a new version.")
+    return redirect("scenario-detail", scenario_id=scenario.pk)
