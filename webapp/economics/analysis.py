@@ -232,7 +232,12 @@ def analyse(evidence: Evidence, assumptions: Assumptions) -> dict[str, Any]:
             "costs": costs,
             "modes": {str(mode): asdict(cost) for mode, cost in modes.items()},
             "one_off": asdict(one_off) | {"total_usd": one_off.total_usd},
-            "breakeven": {"months": result.months, "verdict": str(result.verdict), "advice": result.advice},
+            "breakeven": {
+                "months": result.months,
+                "verdict": str(result.verdict),
+                "label": VERDICT_LABELS[str(result.verdict)],
+                "advice": result.advice,
+            },
             "tco": asdict(tco),
             "sensitivity": asdict(spread),
             "kill_point": asdict(kill),
@@ -243,6 +248,12 @@ def analyse(evidence: Evidence, assumptions: Assumptions) -> dict[str, Any]:
     return figures
 
 
+VERDICT_LABELS = {
+    "pays_off": "Pays off",
+    "think_carefully": "Think carefully",
+    "wrong_tool": "Wrong tool",
+    "never": "Never pays off",
+}
 _RULE_NAMES = {"quality_bar": "meets the quality bar", "certified": "certified", "manual": "set by hand"}
 
 
