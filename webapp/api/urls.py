@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from webapp.api import distillation, evaluation, views
+from webapp.api import distillation, economics, evaluation, views
 
 # Names start with "api-": the web pages already use "task-detail", "job-detail" and so on.
 urlpatterns = [
@@ -39,4 +39,18 @@ urlpatterns = [
     path("teachers/<int:teacher_id>/", views.TeacherDetailApi.as_view(), name="api-teacher-detail"),
     path("jobs/<int:job_id>/", views.JobDetailApi.as_view(), name="api-job-detail"),
     path("jobs/<int:job_id>/cancel/", views.JobCancelApi.as_view(), name="api-job-cancel"),
+    # The decision layer (issue 9): routing, ROI, scenarios and share links.
+    path(
+        "tasks/<int:task_id>/roi/candidates/", economics.TaskRoiCandidatesApi.as_view(), name="api-task-roi-candidates"
+    ),
+    path("tasks/<int:task_id>/roi/", economics.TaskRoiApi.as_view(), name="api-task-roi"),
+    path("tasks/<int:task_id>/routing-curve/", economics.TaskRoutingCurveApi.as_view(), name="api-task-routing-curve"),
+    path("tasks/<int:task_id>/scenarios/", economics.TaskScenarioListSaveApi.as_view(), name="api-task-scenarios"),
+    path("scenarios/<int:scenario_id>/", economics.ScenarioDetailApi.as_view(), name="api-scenario-detail"),
+    path(
+        "scenarios/<int:scenario_id>/share-links/",
+        economics.ScenarioShareLinkListCreateApi.as_view(),
+        name="api-scenario-share-links",
+    ),
+    path("share-links/<int:link_id>/revoke/", economics.ShareLinkRevokeApi.as_view(), name="api-share-link-revoke"),
 ]

@@ -158,23 +158,7 @@ def analyse(evidence: Evidence, assumptions: Assumptions) -> dict[str, Any]:
     """Every figure of one scenario, JSON-ready. Raises AnalysisError or EconomicsInputError (both say why)."""
     assumptions.check()
     validation = evidence.validation.predictions
-    try:
-        curve = routing_curve(validation)
-        certified = certified_tau(
-            validation,
-            target=assumptions.certified_target,
-            delta=assumptions.certified_delta,
-            risk=assumptions.certify_on,
-        )
-        rules = {
-            "quality_bar": tau_for_quality_bar(
-                curve, min_quality=evidence.min_quality, min_retention=evidence.min_retention
-            ),
-            "certified": _certified_choice(validation, certified),
-            "manual": user_tau(validation, assumptions.manual_tau),
-        }
-    except RoutingInputError as exc:
-        raise AnalysisError(str(exc)) from exc
+    curve, certified, rules = _tau_rules(evidence, assumptions)
     chosen = rules[assumptions.tau_rule]
     if not chosen.found or chosen.tau is None:
         raise AnalysisError(f"No τ for the '{_RULE_NAMES[assumptions.tau_rule]}' rule: {chosen.reason}")
@@ -248,13 +232,57 @@ def analyse(evidence: Evidence, assumptions: Assumptions) -> dict[str, Any]:
     return figures
 
 
+def routing_figures(evidence: Evidence, assumptions: Assumptions) -> dict[str, Any]:
+    """The routing curve on validation and the τ each rule picks there, without prices: what a pipeline asks
+    before any cost question. A rule that finds no τ is reported with its reason here, not refused."""
+    assumptions.check()
+    curve, certified, rules = _tau_rules(evidence, assumptions)
+    figures: dict[str, Any] = _jsonable(
+        {
+            "student": evidence.student,
+            "teacher": evidence.teacher,
+            "validation": _evidence_sources(evidence)["validation"],
+            "rules": {name: _choice(choice) for name, choice in rules.items()},
+            "certificate": asdict(certified),
+            "curve": _curve(curve),
+        }
+    )
+    return figures
+
+
 VERDICT_LABELS = {
     "pays_off": "Pays off",
     "think_carefully": "Think carefully",
     "wrong_tool": "Wrong tool",
     "never": "Never pays off",
 }
+
 _RULE_NAMES = {"quality_bar": "meets the quality bar", "certified": "certified", "manual": "set by hand"}
+
+
+def _tau_rules(
+    evidence: Evidence, assumptions: Assumptions
+) -> tuple[RoutingCurve, CertifiedTau, dict[TauRule, TauChoice]]:
+    """The validation curve and the three τ rules side by side (always on validation, never on test)."""
+    validation = evidence.validation.predictions
+    try:
+        curve = routing_curve(validation)
+        certified = certified_tau(
+            validation,
+            target=assumptions.certified_target,
+            delta=assumptions.certified_delta,
+            risk=assumptions.certify_on,
+        )
+        rules: dict[TauRule, TauChoice] = {
+            "quality_bar": tau_for_quality_bar(
+                curve, min_quality=evidence.min_quality, min_retention=evidence.min_retention
+            ),
+            "certified": _certified_choice(validation, certified),
+            "manual": user_tau(validation, assumptions.manual_tau),
+        }
+    except RoutingInputError as exc:
+        raise AnalysisError(str(exc)) from exc
+    return curve, certified, rules
 
 
 def _certified_choice(validation: PredictionSet, certified: CertifiedTau) -> TauChoice:

@@ -18,15 +18,19 @@ PRODUCING_KINDS = (Job.Kind.FINETUNE_TEACHER, Job.Kind.DISTILL_STUDENT, Job.Kind
 
 def candidate_students(task: Task) -> list[Student]:
     """Students with a validation evaluation (routing needs its predictions), best validation accuracy first."""
-    accuracy: dict[int, float] = {}
-    for student_id, value in (
-        Evaluation.objects.filter(task=task, dataset_role=Dataset.Role.VALIDATION, student__isnull=False)
-        .order_by("created_at")
-        .values_list("student_id", "accuracy")
-    ):
-        accuracy[student_id] = value or 0.0  # the newest evaluation wins
-    students = Student.objects.filter(task=task, pk__in=accuracy).select_related("teacher", "parent__teacher")
-    return sorted(students, key=lambda s: (-accuracy[s.pk], s.layers, s.pk))
+    newest = validation_evaluations(task)
+    students = Student.objects.filter(task=task, pk__in=newest).select_related("teacher", "parent__teacher")
+    return sorted(students, key=lambda s: (-(newest[s.pk].accuracy or 0.0), s.layers, s.pk))
+
+
+def validation_evaluations(task: Task) -> dict[int, Evaluation]:
+    """The newest validation evaluation of each student of the task, by student id (τ is chosen on it)."""
+    newest: dict[int, Evaluation] = {}
+    for evaluation in Evaluation.objects.filter(
+        task=task, dataset_role=Dataset.Role.VALIDATION, student__isnull=False
+    ).order_by("created_at"):
+        newest[evaluation.student_id] = evaluation  # the newest evaluation wins
+    return newest
 
 
 def routing_evidence(task: Task, student: Student) -> Evidence:

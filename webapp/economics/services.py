@@ -2,6 +2,8 @@
 (a new version, never an edit), and make or revoke share links to its report. Role checks happen here."""
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from datetime import timedelta
 from typing import Any
@@ -14,7 +16,7 @@ from django.utils import timezone
 
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role
-from webapp.economics.analysis import AnalysisError, Assumptions, analyse
+from webapp.economics.analysis import AnalysisError, Assumptions, Evidence, analyse, routing_figures
 from webapp.economics.cost_model import EconomicsInputError, Mode
 from webapp.economics.evidence import evidence_ids, routing_evidence
 from webapp.economics.models import Scenario, ShareLink
@@ -63,16 +65,35 @@ def default_assumptions(task: Task) -> dict[str, Any]:
 
 def scenario_compute(*, task: Task, student: Student, assumptions: Assumptions) -> dict[str, Any]:
     """Every figure for `student` under `assumptions`; ValidationError (with the reason) when there is none."""
-    if student.task_id != task.pk:
-        raise ValidationError("The student must belong to this task.")
-    try:
-        evidence = routing_evidence(task, student)
+    with _reasons():
+        evidence = _evidence(task, student)
         figures = analyse(evidence, assumptions)
+    return figures | {"evidence_ids": evidence_ids(evidence)}
+
+
+def routing_curve_compute(*, task: Task, student: Student, assumptions: Assumptions) -> dict[str, Any]:
+    """The validation routing curve of `student` and the τ each rule picks (only the τ assumptions matter)."""
+    with _reasons():
+        evidence = _evidence(task, student)
+        figures = routing_figures(evidence, assumptions)
+    return figures | {"evidence_ids": evidence_ids(evidence)}
+
+
+def _evidence(task: Task, student: Student) -> Evidence:
+    if student.task_id != task.pk:
+        raise ValidationError({"student": "The student must belong to this task."})
+    return routing_evidence(task, student)
+
+
+@contextmanager
+def _reasons() -> Iterator[None]:
+    """The analysis' refusals as ValidationErrors: a bad input under its field's name, else the reason."""
+    try:
+        yield
     except EconomicsInputError as exc:
         raise ValidationError({exc.field: exc.message}) from exc
     except AnalysisError as exc:
         raise ValidationError(str(exc)) from exc
-    return figures | {"evidence_ids": evidence_ids(evidence)}
 
 
 @transaction.atomic
