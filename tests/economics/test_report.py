@@ -63,6 +63,22 @@ def test_a_viewer_of_the_team_reads_the_report_in_plain_words_with_its_evidence(
     assert 'id="share-form"' not in html
 
 
+@pytest.mark.parametrize(
+    "assumptions, says",
+    [
+        ({"mode": "upfront_routing"}, "The router is modelled, not measured"),
+        ({"student_fixed_usd_per_month": 1_000_000}, "Never pays off"),  # hosting eats every saving
+    ],
+)
+def test_the_report_reads_for_upfront_routing_and_for_a_student_that_never_pays_off(
+    web, viewer, member, task, roi_student, assumptions, says
+) -> None:
+    scenario = _save(task, roi_student, member, "Variant", **assumptions)
+    for name in ("scenario-detail", "scenario-export-html"):
+        response = web(viewer).get(reverse(name, args=[scenario.pk]))
+        assert response.status_code == 200 and says in response.content.decode(), name
+
+
 def test_user_text_is_escaped_on_the_page_and_in_the_export(web, member, task, roi_student) -> None:
     scenario = _save(task, roi_student, member, "<script>alert('x')</script>")
     client = web(member)
