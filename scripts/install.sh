@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Distillery needs on a Debian machine: system packages (PostgreSQL, Redis, and
-# Chromium for the browser tests) when missing, then the pinned Python requirements in .venv.
+# Chromium for the browser tests and the report PDF) when missing, then the pinned Python requirements in .venv.
 # Safe to run again: it only does what is missing or changed.
 # usage: scripts/install.sh [--with-browser]
 set -euo pipefail
@@ -13,6 +13,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 if [ "${1:-}" = "--with-browser" ]; then
   command -v chromium >/dev/null || need+=(chromium fonts-dejavu-core)
+  command -v pdftotext >/dev/null || need+=(poppler-utils)  # the report PDF test reads the printed text
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> installing system packages: ${need[*]}"

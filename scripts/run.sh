@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-scripts/install.sh
+scripts/install.sh --with-browser  # Chromium prints the stakeholder report PDF
 # shellcheck source=scripts/env.sh
 source scripts/env.sh dev
 bind=${DISTILLERY_BIND:-127.0.0.1}

@@ -177,6 +177,10 @@ JOB_REAPER_INTERVAL_SECONDS = env_int("DISTILLERY_JOB_REAPER_INTERVAL_SECONDS", 
 # the queue) is sent again by the reaper.
 JOB_RESEND_AFTER_SECONDS = env_int("DISTILLERY_JOB_RESEND_AFTER_SECONDS", 180)
 
+# The stakeholder report's PDF is printed by headless Chromium (webapp/economics/pdf.py).
+CHROMIUM = env_str("DISTILLERY_CHROMIUM", "/usr/bin/chromium")
+PDF_TIMEOUT_SECONDS = env_int("DISTILLERY_PDF_TIMEOUT_SECONDS", 60)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
