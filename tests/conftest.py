@@ -143,7 +143,9 @@ def api() -> Callable[[User | None], APIClient]:
     return client_for
 
 
+from tests.browser import browser, page  # noqa: E402,F401
 from tests.live import live_stack  # noqa: E402,F401
+from tests.roi import roi_student  # noqa: E402,F401
 
 
 @pytest.fixture

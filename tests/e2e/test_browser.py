@@ -3,15 +3,13 @@ profile job and watch its progress bar reach 100% live."""
 
 import io
 import json
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from plotly.offline import get_plotlyjs_version
 
+from tests.browser import PASSWORD
 from tests.factories import evaluation_of
 from webapp.accounts.models import Membership, Role, Team
 from webapp.registry.demo_data import demo_jsonl
@@ -21,41 +19,6 @@ from webapp.ui.plotting import GRID_COLOR
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 BANKING77 = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "banking77"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PASSWORD = "a-long-test-password"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # Playwright's sync API keeps an event loop running in this thread while the browser is open;
-    # the test's own ORM calls are plain sync code, so tell Django that is intended.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-
-
-@pytest.fixture
-def page(browser: Browser, tmp_path: Path) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
 
 
 @pytest.fixture

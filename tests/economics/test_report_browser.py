@@ -1,28 +1,19 @@
 """The report in a real Chromium: the PDF export printed by headless Chromium after its charts have drawn, a
 share link opened by someone without an account, and the HTML export opened with the network cut off."""
 
-import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from playwright.sync_api import Page, Route, expect
 
 from webapp.economics.models import Scenario
 from webapp.economics.services import assumptions_from, scenario_save, share_link_create
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CHARTS = 5
 
 
@@ -54,31 +45,6 @@ def test_the_pdf_export_opens_and_says_the_verdict_with_its_charts_drawn(web, vi
     # Axis titles exist only inside the drawn charts: the page was printed after plotly.js rendered them.
     for axis in ("months from the switch", "share of traffic the student keeps", "monthly savings (USD)"):
         assert axis in text, axis
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # Playwright's sync API runs an event loop in this thread; the test's ORM calls are plain sync code.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
 
 
 @pytest.mark.django_db(transaction=True)

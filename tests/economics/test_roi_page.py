@@ -38,12 +38,12 @@ def test_moving_tau_recomputes_on_the_server(web, member, task, roi_student):
 
 @pytest.mark.parametrize(
     ("field", "value", "words"),
-    [("requests_per_month", "0", "requests_per_month"), ("certified_delta", "1.5", "Ensure this value")],
+    [("requests_per_month", "0", "requests_per_month"), ("certified_delta", "1.5", "strictly between 0 and 1")],
 )
 def test_bad_assumptions_are_explained_not_a_500(web, member, task, roi_student, field, value, words):
     response = web(member).get(f"/tasks/{task.pk}/roi/", {"student": roi_student.pk, field: value})
     assert response.status_code == 200 and "No figures for these inputs" in text(response)
-    assert words in text(response) or "not valid" in text(response)
+    assert words in text(response)
 
 
 def test_a_member_saves_what_the_page_shows_as_versions(web, member, task, roi_student):
@@ -59,6 +59,12 @@ def test_a_viewer_cannot_save_and_an_outsider_sees_nothing(web, viewer, outsider
     assert web(viewer).post(f"/tasks/{task.pk}/roi/save/", {"student": roi_student.pk, "name": "x"}).status_code == 403
     assert not Scenario.objects.exists()
     assert web(outsider).get(f"/tasks/{task.pk}/roi/").status_code == 404
+
+
+def test_a_first_visit_falls_back_from_a_refused_certified_tau_and_says_why(web, member, task, roi_student):
+    page = text(web(member).get(f"/tasks/{task.pk}/roi/"))
+    assert "No certified τ" in page and "Showing the" in page
+    assert "Breaks even in" in page or "Never breaks even" in page
 
 
 def test_without_validation_evidence_the_page_says_what_to_do(web, member, task):

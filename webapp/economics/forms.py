@@ -33,8 +33,11 @@ def _number(label: str, *, minimum: float | None = 0, step: str = "any", help_te
 
 class RoiForm(forms.Form):
     student = forms.ModelChoiceField(queryset=Student.objects.none(), empty_label=None)
-    mode = forms.ChoiceField(choices=MODE_CHOICES, initial=Mode.CASCADE.value)
-    tau_rule = forms.ChoiceField(label="How τ is chosen (on validation)", choices=RULE_CHOICES, initial="certified")
+    # Not required: a field left out (an API-like GET, an old link) keeps its default.
+    mode = forms.ChoiceField(choices=MODE_CHOICES, initial=Mode.CASCADE.value, required=False)
+    tau_rule = forms.ChoiceField(
+        label="How τ is chosen (on validation)", choices=RULE_CHOICES, initial="certified", required=False
+    )
     manual_tau = forms.FloatField(
         label="τ (by hand)",
         min_value=0,
@@ -51,6 +54,7 @@ class RoiForm(forms.Form):
     teacher_pricing = forms.ChoiceField(
         choices=[("api", "Per token (an API)"), ("self_hosted", "Self-hosted at its measured throughput")],
         initial="api",
+        required=False,
     )
     teacher_usd_per_million_input_tokens = _number("Teacher $ per 1M input tokens")
     teacher_usd_per_million_output_tokens = _number("Teacher $ per 1M output tokens")
@@ -64,7 +68,10 @@ class RoiForm(forms.Form):
     engineering_hours = _number("Engineering hours")
     engineering_usd_per_hour = _number("Engineering $/hour")
     filtering_labelling_usd = _number("Data filtering and labelling $")
-    valid_months = forms.IntegerField(label="Months the student stays valid", min_value=1, required=False)
+    # Each month is a point of the cost-over-time series: 20 years is plenty.
+    valid_months = forms.IntegerField(
+        label="Months the student stays valid", min_value=1, max_value=240, required=False
+    )
     retrain_every_months = forms.IntegerField(label="Retrain every N months", min_value=1, required=False)
     retraining_share_of_one_off = _number("Each retraining, as a share of the one-off cost", step="0.05")
     horizon_months = _number("Planning horizon (months)")

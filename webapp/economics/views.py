@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role
+from webapp.economics import charts
 from webapp.economics.analysis import Assumptions
 from webapp.economics.evidence import candidate_students
 from webapp.economics.forms import RoiForm
@@ -41,16 +42,28 @@ def _analysis(request: HttpRequest, task: Task) -> dict[str, Any]:
         context["problem"] = "Some assumptions are not valid: see the form."
         return context
     student = form.cleaned_data["student"] if form.is_bound else students[0]
-    try:
-        assumptions = assumptions_from(form.assumptions() if form.is_bound else {}, task=task)
-        figures = scenario_compute(task=task, student=student, assumptions=assumptions)
-    except ValidationError as exc:
+    chosen = form.assumptions() if form.is_bound else {}
+    # A first visit tries the strongest rule first and says so when it has to fall back; a rule the user
+    # picked is kept, and its refusal explained.
+    attempts = [chosen] if form.is_bound else [{"tau_rule": rule} for rule in ("certified", "quality_bar", "manual")]
+    refusals = []
+    for attempt in attempts:
+        try:
+            figures = scenario_compute(task=task, student=student, assumptions=assumptions_from(attempt, task=task))
+            break
+        except ValidationError as exc:
+            refusals.append(exc)
+    else:
+        exc = refusals[-1] if form.is_bound else refusals[0]
         for field, errors in getattr(exc, "error_dict", {}).items():
             if field in form.fields:
                 form.add_error(field, errors)
         context["problem"] = " ".join(exc.messages)
         return context
+    if refusals:
+        context["fallback"] = " ".join(refusals[0].messages)
     context["figures"] = figures
+    context["charts"] = charts.report_figures(figures, prefix="roi-")
     return context
 
 
