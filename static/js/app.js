@@ -251,8 +251,13 @@
       if (kinds && !kinds.split(" ").includes(job.kind)) return;
       if (this.isList) {
         container = this.root.querySelector(`tr[data-job-id="${CSS.escape(String(job.id))}"]`);
-        // A job we have no row for: the server renders rows best, so reload.
-        if (!container) return this.reload(0);
+        if (!container) {
+          // A list may show only the newest jobs (the overview shows five): an older job it leaves out is
+          // not news. A job newer than every row was started since: the server renders rows best, reload.
+          const shown = [...this.root.querySelectorAll("tr[data-job-id]")].map((tr) => Number(tr.dataset.jobId));
+          if (shown.length && job.id <= Math.max(...shown)) return;
+          return this.reload(0);
+        }
       }
       applyJob(container, job);
       const key = this.key(container);

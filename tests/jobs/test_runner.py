@@ -80,3 +80,13 @@ def test_the_reporter_never_overwrites_a_cancel_request(job) -> None:
     job.refresh_from_db()
     assert job.cancel_requested and job.step == 1 and job.message == "step 1"
     assert list(JobMetric.objects.filter(job=job).values_list("name", "value")) == [("loss", 0.5)]
+
+
+def test_a_progress_report_shows_the_device_time_the_heartbeat_counted(job) -> None:
+    from webapp.jobs.lifecycle import job_heartbeat
+
+    claimed = lifecycle.job_claim(job_id=job.pk, worker="here")
+    job_heartbeat(job_id=job.pk, device_seconds=12.5)  # what the heartbeat thread does every few seconds
+    reporter = JobReporter(claimed)
+    reporter.report(1, 10, message="step 1")
+    assert reporter.job.device_seconds == 12.5  # the payload every open page receives

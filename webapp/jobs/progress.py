@@ -12,9 +12,13 @@ from webapp.jobs.models import Job, JobMetric
 
 def job_progress_write(job: Job) -> None:
     job.heartbeat_at = timezone.now()
-    Job.objects.filter(pk=job.pk).update(
+    rows = Job.objects.filter(pk=job.pk)
+    rows.update(
         step=job.step, total=job.total, message=job.message, log_tail=job.log_tail, heartbeat_at=job.heartbeat_at
     )
+    # Device time accrues on the row (the heartbeat adds it): show the page what the row holds, not the
+    # value this process read when the job started.
+    job.device_seconds = rows.values_list("device_seconds", flat=True).first() or job.device_seconds
     publish_job_update(job)
 
 

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
 REPORT_EVERY_STEPS = 20  # progress reports are throttled; evaluations always report
+# ...but a slow step (a big model on a CPU: seconds each) must not leave the page still for a minute.
+REPORT_AT_LEAST_EVERY_SECONDS = 5.0
 # The live `train_loss` point at step s is the mean loss of steps s-19..s (fewer at the very start): one
 # quantity along the whole curve, never reset at an epoch boundary and never a second point at one step.
 TRAIN_LOSS_WINDOW = REPORT_EVERY_STEPS
@@ -212,6 +214,7 @@ def train_classifier(
             skip_batches=skip,
         )
         clock = time.perf_counter()  # training time runs from here, batch loading included
+        last_report = time.monotonic()
         for batches_done, batch in enumerate(loader, start=skip + 1):
             # one optimisation step
             loss = _train_step(model, to_device(batch, device), optimizer, config, teacher_logits, progress.step + 1)
@@ -221,8 +224,10 @@ def train_classifier(
             progress.step += 1
             progress.add_loss(loss)
 
-            # throttled progress
-            if progress.step % REPORT_EVERY_STEPS == 0 or progress.step in (1, total_steps):
+            # throttled progress: every REPORT_EVERY_STEPS steps, or sooner when steps are slow
+            due = time.monotonic() - last_report >= REPORT_AT_LEAST_EVERY_SECONDS
+            if due or progress.step % REPORT_EVERY_STEPS == 0 or progress.step in (1, total_steps):
+                last_report = time.monotonic()
                 reporter.report(
                     progress.step,
                     total_steps,
