@@ -10,14 +10,15 @@ from webapp.economics.cost_model import Mode
 from webapp.registry.models import Student, Task
 
 MODE_CHOICES = [
-    (Mode.CASCADE.value, "Student first, escalate below τ (cascade)"),
-    (Mode.UPFRONT_ROUTING.value, "Upfront routing (a router picks the model; modelled)"),
+    (Mode.CASCADE.value, "Cascade: student first"),
+    (Mode.UPFRONT_ROUTING.value, "Upfront routing (modelled)"),
 ]
 RULE_CHOICES = [
-    ("certified", "Certified τ (guaranteed kept-traffic quality)"),
-    ("quality_bar", "Most traffic that meets the task's bar"),
-    ("manual", "Set τ by hand"),
+    ("certified", "Certified τ"),
+    ("quality_bar", "Meets the task's bar"),
+    ("manual", "Set by hand"),
 ]
+RULE_LABELS = dict(RULE_CHOICES)
 assert {rule for rule, _ in RULE_CHOICES} == set(TAU_RULES)
 
 

@@ -16,7 +16,7 @@ from webapp.accounts.selectors import require_role
 from webapp.economics import charts
 from webapp.economics.analysis import Assumptions
 from webapp.economics.evidence import candidate_students
-from webapp.economics.forms import RoiForm
+from webapp.economics.forms import RULE_LABELS, RoiForm
 from webapp.economics.services import assumptions_from, default_assumptions, scenario_compute, scenario_save
 from webapp.registry.models import Task
 from webapp.registry.selectors import task_get_for_user
@@ -26,7 +26,8 @@ from webapp.ui.context import task_context
 def _initial(task: Task) -> dict[str, Any]:
     values = asdict(Assumptions()) | default_assumptions(task)
     values["mode"] = str(values["mode"])
-    return values
+    # Whole numbers read as such in the form ("1000000", not "1000000.0").
+    return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in values.items()}
 
 
 def _analysis(request: HttpRequest, task: Task) -> dict[str, Any]:
@@ -61,7 +62,10 @@ def _analysis(request: HttpRequest, task: Task) -> dict[str, Any]:
         context["problem"] = " ".join(exc.messages)
         return context
     if refusals:
+        # The form shows the rule the figures use, and the note says why the stronger one was not used.
+        form.initial["tau_rule"] = figures["tau_rule"]
         context["fallback"] = " ".join(refusals[0].messages)
+        context["fallback_rule"] = RULE_LABELS[figures["tau_rule"]]
     context["figures"] = figures
     context["charts"] = charts.report_figures(figures, prefix="roi-")
     return context
