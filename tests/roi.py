@@ -71,3 +71,14 @@ def roi_student(task, member, teacher, dataset) -> Student:
         )  # fmt: skip
         evaluation_of(teacher, dataset_, logits=teacher_logits, targets=targets, speed=TEACHER_SPEED)
     return student
+
+
+@pytest.fixture
+def roi_scenario(task, member, roi_student):
+    """A saved scenario of `roi_student` (τ by hand: the fixture's validation set is too small to certify)."""
+    from webapp.economics.services import assumptions_from, scenario_save
+
+    values = {"tau_rule": "manual", "manual_tau": 0.8}
+    return scenario_save(
+        task=task, student=roi_student, user=member, name="Base case", assumptions=assumptions_from(values, task=task)
+    )

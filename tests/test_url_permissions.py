@@ -6,6 +6,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from webapp.accounts.models import Membership
+from webapp.economics.services import share_link_create
 from webapp.jobs.models import Job
 from webapp.registry.models import Dataset, Task
 
@@ -19,6 +20,8 @@ KWARG_OBJECTS = {
     "job_id": "job",
     "student_id": "student",
     "evaluation_id": "evaluation",
+    "scenario_id": "roi_scenario",
+    "link_id": "share_link",
     "pk": None,  # admin and other framework routes: not ours
 }
 
@@ -51,9 +54,14 @@ def fill(route: str, kwargs: list[str], objects: dict[str, int]) -> str:
 
 
 @pytest.fixture
-def team_a_objects(team, admin, task, dataset, teacher, job, student, evaluation) -> dict[str, int]:
+def team_a_objects(
+    team, admin, member, task, dataset, teacher, job, student, evaluation, roi_scenario
+) -> dict[str, int]:
     membership = Membership.objects.get(team=team, user=admin)
+    link, _ = share_link_create(scenario=roi_scenario, user=member)
     return {
+        "scenario_id": roi_scenario.pk,
+        "link_id": link.pk,
         "team_id": team.pk,
         "membership_id": membership.pk,
         "task_id": task.pk,
@@ -76,6 +84,8 @@ def test_the_walk_covers_every_kind_of_object() -> None:
         "job_id",
         "student_id",
         "evaluation_id",
+        "scenario_id",
+        "link_id",
     }
     assert len(object_routes()) >= 20  # web pages and API endpoints both
 
