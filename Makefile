@@ -24,3 +24,4 @@ bench:
 	.venv/bin/python bench/distill_banking77.py --teacher-epochs 10 --student-epochs 8 --alpha 0.5 --teacher-dir var/bench/teacher --models-dir var/bench/students
 	.venv/bin/python bench/kd_step_cost.py --teacher-dir var/bench/teacher
 	.venv/bin/python bench/eval_banking77.py --teacher-dir var/bench/teacher --models-dir var/bench/students
+	.venv/bin/python bench/routing_banking77.py --teacher-dir var/bench/teacher --models-dir var/bench/students
