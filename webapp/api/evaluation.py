@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -12,12 +12,12 @@ from rest_framework.response import Response
 
 from webapp.api.serializers import JobSerializer
 from webapp.api.views import TaskScopedMixin, _validated
+from webapp.evaluation.downloads import predictions_download
 from webapp.evaluation.models import Evaluation, ExternalResult
 from webapp.evaluation.selectors import (
     evaluation_get_for_user,
     evaluations_visible_to,
     latest_evaluations,
-    prediction_file,
 )
 from webapp.evaluation.services import evaluate_many, external_results_import
 from webapp.jobs.payloads import job_payload
@@ -130,12 +130,7 @@ class EvaluationPredictionsApi(generics.GenericAPIView):
 
     @extend_schema(summary="Per-example predictions (JSONL)", responses={(200, "application/jsonl"): bytes})
     def get(self, request: Request, evaluation_id: int) -> FileResponse:
-        evaluation = evaluation_get_for_user(user=request.user, evaluation_id=evaluation_id)
-        path = prediction_file(evaluation)
-        if path is None:
-            raise Http404("The predictions file is no longer stored.")
-        name = f"predictions-evaluation-{evaluation.pk}.jsonl"
-        return FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type="application/jsonl")
+        return predictions_download(evaluation_get_for_user(user=request.user, evaluation_id=evaluation_id))
 
 
 class TaskExternalResultsApi(TaskScopedMixin, generics.ListAPIView):

@@ -8,13 +8,14 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role
 from webapp.evaluation import charts
+from webapp.evaluation.downloads import predictions_download
 from webapp.evaluation.forms import EvaluateForm, ExternalResultsForm, ProbeForm
 from webapp.evaluation.models import Evaluation
 from webapp.evaluation.selectors import (
@@ -22,7 +23,6 @@ from webapp.evaluation.selectors import (
     evaluation_get_for_user,
     external_results_of,
     latest_evaluations,
-    prediction_file,
 )
 from webapp.evaluation.services import evaluate_many, external_results_import, robustness_probe_create
 from webapp.evaluation.tier import tier_table
@@ -202,9 +202,4 @@ def evaluation_detail(request: HttpRequest, evaluation_id: int) -> HttpResponse:
 
 @login_required
 def evaluation_predictions(request: HttpRequest, evaluation_id: int) -> FileResponse:
-    evaluation = evaluation_get_for_user(user=request.user, evaluation_id=evaluation_id)
-    path = prediction_file(evaluation)
-    if path is None:
-        raise Http404("The predictions file is no longer stored.")
-    filename = f"predictions-evaluation-{evaluation.pk}.jsonl"
-    return FileResponse(path.open("rb"), as_attachment=True, filename=filename, content_type="application/jsonl")
+    return predictions_download(evaluation_get_for_user(user=request.user, evaluation_id=evaluation_id))
