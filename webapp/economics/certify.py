@@ -192,6 +192,56 @@ def _certified(
 
 
 @dataclass(frozen=True)
+class GuaranteeCheck:
+    """One fixed τ re-tested on (new) data: does its kept-traffic quality still clear the target at level δ?
+    A single hypothesis, so the binomial p-value alone decides (`holds` when p ≤ δ)."""
+
+    tau: float
+    kept_scored: int
+    kept_failures: int
+    p_value: float | None
+    holds: bool
+    reason: str
+
+
+def guarantee_at(
+    data: PredictionSet,
+    tau: float,
+    *,
+    target: float = DEFAULT_TARGET,
+    delta: float = DEFAULT_DELTA,
+    risk: CertifiedRisk = "agreement",
+) -> GuaranteeCheck:
+    """Re-test the guarantee of a τ chosen earlier on `data` (e.g. the current validation set, or labelled
+    production samples): approval gates and monitoring ask this, not for a new τ."""
+    _check_target_and_delta(target, delta)
+    outcomes = row_outcomes(data)
+    kept = outcomes.confidence >= tau
+    if risk == "agreement":
+        scored, failed = kept, kept & ~outcomes.agrees
+    else:
+        scored, failed = kept & outcomes.scorable, kept & outcomes.scorable & ~outcomes.student_handles
+    n, k = int(scored.sum()), int(failed.sum())
+    if n == 0:
+        return GuaranteeCheck(tau, 0, 0, None, False, f"Nothing is kept at τ = {tau:.4g}: there is nothing to test.")
+    p_value = float(risk_p_value(np.array([k]), np.array([n]), max_risk=1.0 - target)[0])
+    holds = p_value <= delta
+    verdict = "holds" if holds else "does not hold"
+    passed = "agree with the teacher" if risk == "agreement" else "are right"
+    return GuaranteeCheck(
+        tau=tau,
+        kept_scored=n,
+        kept_failures=k,
+        p_value=p_value,
+        holds=holds,
+        reason=(
+            f"The guarantee {verdict}: {n - k} of {n} kept {_scored_rows(risk)} {passed} at τ = {tau:.4g} "
+            f"({1 - k / n:.2%}; target {target:.1%} at δ = {delta:g}, p = {p_value:.3g})."
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class CertificationCandidates:
     """The hypotheses the certified τ tests, one per distinct validation confidence, most conservative (highest
     τ) first: τ, the kept rows scored for the risk n(τ), and the failures among them k(τ). Also what a

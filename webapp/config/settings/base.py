@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "webapp.distillation",
     "webapp.evaluation",
     "webapp.economics",
+    "webapp.approvals",
     "webapp.api",
     "webapp.ui",
 ]
