@@ -163,6 +163,8 @@ def evaluation(task: Task, teacher: Teacher, dataset: Dataset):
     teacher.labels = ["banking", "travel"]
     teacher.save(update_fields=["labels"])
     return evaluation_of(teacher, dataset, logits=[[0.0, 2.0], [1.5, 0.0], [1.0, 0.0]], targets=[1, 0, 1])
+
+
 from tests.deployable import (  # noqa: E402,F401
     approval_request,
     approved_request,
