@@ -22,6 +22,8 @@ KWARG_OBJECTS = {
     "evaluation_id": "evaluation",
     "scenario_id": "roi_scenario",
     "link_id": "share_link",
+    "request_id": "approval_request",
+    "deployment_id": "deployment",
     "pk": None,  # admin and other framework routes: not ours
 }
 
@@ -55,11 +57,14 @@ def fill(route: str, kwargs: list[str], objects: dict[str, int]) -> str:
 
 @pytest.fixture
 def team_a_objects(
-    team, admin, member, task, dataset, teacher, job, student, evaluation, roi_scenario
+    team, admin, member, task, dataset, teacher, job, student, evaluation, roi_scenario, deployment_and_key
 ) -> dict[str, int]:
     membership = Membership.objects.get(team=team, user=admin)
     link, _ = share_link_create(scenario=roi_scenario, user=member)
+    deployment, _ = deployment_and_key
     return {
+        "request_id": deployment.request_id,
+        "deployment_id": deployment.pk,
         "scenario_id": roi_scenario.pk,
         "link_id": link.pk,
         "team_id": team.pk,
@@ -86,6 +91,8 @@ def test_the_walk_covers_every_kind_of_object() -> None:
         "evaluation_id",
         "scenario_id",
         "link_id",
+        "request_id",
+        "deployment_id",
     }
     assert len(object_routes()) >= 20  # web pages and API endpoints both
 

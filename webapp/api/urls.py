@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from webapp.api import distillation, economics, evaluation, views
+from webapp.api import approvals, distillation, economics, evaluation, views
 
 # Names start with "api-": the web pages already use "task-detail", "job-detail" and so on.
 urlpatterns = [
@@ -53,4 +53,31 @@ urlpatterns = [
         name="api-scenario-share-links",
     ),
     path("share-links/<int:link_id>/revoke/", economics.ShareLinkRevokeApi.as_view(), name="api-share-link-revoke"),
+    # Sign-off (issue 10): gates, approval requests, decisions, deployments, the audit log.
+    path("tasks/<int:task_id>/gates/", approvals.TaskGatesApi.as_view(), name="api-task-gates"),
+    path(
+        "tasks/<int:task_id>/approval-requests/",
+        approvals.TaskApprovalRequestsApi.as_view(),
+        name="api-task-approval-requests",
+    ),
+    path("approval-requests/<int:request_id>/", approvals.ApprovalRequestDetailApi.as_view(), name="api-approval"),
+    path(
+        "approval-requests/<int:request_id>/decision/",
+        approvals.ApprovalDecisionApi.as_view(),
+        name="api-approval-decision",
+    ),
+    path(
+        "approval-requests/<int:request_id>/deploy/", approvals.ApprovalDeployApi.as_view(), name="api-approval-deploy"
+    ),
+    path("tasks/<int:task_id>/deployments/", approvals.TaskDeploymentsApi.as_view(), name="api-task-deployments"),
+    path("deployments/<int:deployment_id>/", approvals.DeploymentDetailApi.as_view(), name="api-deployment"),
+    path(
+        "deployments/<int:deployment_id>/model-card/",
+        approvals.DeploymentModelCardApi.as_view(),
+        name="api-deployment-model-card",
+    ),
+    path(
+        "deployments/<int:deployment_id>/revoke/", approvals.DeploymentRevokeApi.as_view(), name="api-deployment-revoke"
+    ),
+    path("tasks/<int:task_id>/audit/", approvals.TaskAuditApi.as_view(), name="api-task-audit"),
 ]

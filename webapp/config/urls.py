@@ -69,6 +69,7 @@ urlpatterns = [
     path("jobs/<int:job_id>/metrics.json", jobs.job_metrics_view, name="job-metrics"),
     path("jobs/<int:job_id>/cancel/", jobs.job_cancel_view, name="job-cancel"),
     path("", include("webapp.economics.urls")),  # scenarios, reports, exports, share links
+    path("", include("webapp.approvals.urls")),  # gates, requests, deployments, audit log
     path("api/", include("webapp.api.urls")),
     path("admin/", admin.site.urls),
 ]

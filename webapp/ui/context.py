@@ -16,4 +16,4 @@ def task_context(request: HttpRequest, task: Task, tab: str) -> dict[str, object
         request.session[SESSION_KEY] = task.team_id
         request.team = task.team  # type: ignore[attr-defined]
     role = role_for(user=request.user, team=task.team) or 0
-    return {"task": task, "tab": tab, "can_edit": role >= Role.MEMBER}
+    return {"task": task, "tab": tab, "can_edit": role >= Role.MEMBER, "can_approve": role >= Role.APPROVER}

@@ -199,7 +199,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Datasets and evaluations both carry a dataset role: one enum in the schema, one name.
-    "ENUM_NAME_OVERRIDES": {"DatasetRoleEnum": "webapp.registry.models.Dataset.Role"},
+    "ENUM_NAME_OVERRIDES": {
+        "DatasetRoleEnum": "webapp.registry.models.Dataset.Role",
+        "ApprovalStateEnum": "webapp.approvals.models.ApprovalRequest.State",
+        "DeploymentStateEnum": "webapp.approvals.models.Deployment.State",
+    },
 }
 
 LOGGING = {
@@ -210,3 +214,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("DISTILLERY_LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# Where the cascade serving process (`serving/`, started by `make run`) answers; deployment pages show it.
+SERVING_URL = env_str("DISTILLERY_SERVING_URL", "http://127.0.0.1:8100")
