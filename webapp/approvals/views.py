@@ -80,6 +80,7 @@ def _overview(
 @require_POST
 def gate_policy_update_view(request: HttpRequest, task_id: int) -> HttpResponse:
     task = task_get_for_user(user=request.user, task_id=task_id)
+    require_role(user=request.user, team=task.team, role=Role.APPROVER)  # before judging the values
     form = GatePolicyForm(request.POST, instance=gate_policy_of(task))
     if not form.is_valid():
         return _overview(request, task, gate_form=form, status=400)
