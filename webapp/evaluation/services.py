@@ -93,6 +93,7 @@ def robustness_probe_create(*, dataset: Dataset, user: AbstractBaseUser, seed: i
             filename=f"{name}.jsonl",
             role=Dataset.Role.OOD,
             name=name,
+            synthetic=dataset.synthetic,  # derived from synthetic rows, it is synthetic too
         )
         probe.stats["derived_from"] = {"dataset_id": dataset.pk, "name": str(dataset), "seed": seed}
         probe.save(update_fields=["stats"])

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "webapp.evaluation",
     "webapp.economics",
     "webapp.approvals",
+    "webapp.demo",
     "webapp.api",
     "webapp.ui",
 ]
