@@ -1,11 +1,12 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from webapp.api import approvals, distillation, economics, evaluation, views
 
 # Names start with "api-": the web pages already use "task-detail", "job-detail" and so on.
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("teams/", views.TeamListApi.as_view(), name="api-team-list"),
     path("tasks/", views.TaskListCreateApi.as_view(), name="api-task-list"),
     path("tasks/<int:task_id>/", views.TaskDetailApi.as_view(), name="api-task-detail"),
