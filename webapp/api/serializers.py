@@ -4,6 +4,7 @@
 from decimal import Decimal
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -72,6 +73,9 @@ class TaskFilterSerializer(serializers.Serializer):
 
 
 class DatasetSerializer(serializers.ModelSerializer):
+    file_url = serializers.SerializerMethodField(help_text="The file as uploaded (token auth).")
+    rows_url = serializers.SerializerMethodField(help_text="Its stored rows, a page at a time (token auth).")
+
     class Meta:
         model = Dataset
         fields = [
@@ -89,9 +93,37 @@ class DatasetSerializer(serializers.ModelSerializer):
             "label_column",
             "stats",
             "synthetic",
+            "file_url",
+            "rows_url",
             "created_at",
         ]
         read_only_fields = fields
+
+    def get_file_url(self, dataset: Dataset) -> str:
+        return reverse("api-dataset-file", args=[dataset.pk])
+
+    def get_rows_url(self, dataset: Dataset) -> str:
+        return reverse("api-dataset-rows", args=[dataset.pk])
+
+
+class DatasetRowsQuerySerializer(serializers.Serializer):
+    offset = serializers.IntegerField(min_value=0, required=False, default=0, help_text="Rows to skip.")
+    limit = serializers.IntegerField(min_value=1, max_value=500, required=False, default=50)
+    label = serializers.CharField(required=False, help_text="Only rows with this label.")
+
+
+class DatasetRowSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="0-based position in the file: the id predictions files use.")
+    text = serializers.CharField()
+    label = serializers.CharField(allow_null=True, help_text="Null in an unlabeled dataset.")
+
+
+class DatasetRowsSerializer(serializers.Serializer):
+    total = serializers.IntegerField(help_text="Rows matching the filter.")
+    offset = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    label = serializers.CharField(allow_null=True)
+    rows = DatasetRowSerializer(many=True)
 
 
 class DatasetUploadSerializer(serializers.Serializer):

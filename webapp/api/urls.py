@@ -37,6 +37,8 @@ urlpatterns = [
     ),
     path("students/<int:student_id>/", distillation.StudentDetailApi.as_view(), name="api-student-detail"),
     path("datasets/<int:dataset_id>/", views.DatasetDetailApi.as_view(), name="api-dataset-detail"),
+    path("datasets/<int:dataset_id>/rows/", views.DatasetRowsApi.as_view(), name="api-dataset-rows"),
+    path("datasets/<int:dataset_id>/file/", views.DatasetFileApi.as_view(), name="api-dataset-file"),
     path("teachers/<int:teacher_id>/", views.TeacherDetailApi.as_view(), name="api-teacher-detail"),
     path("jobs/<int:job_id>/", views.JobDetailApi.as_view(), name="api-job-detail"),
     path("jobs/<int:job_id>/cancel/", views.JobCancelApi.as_view(), name="api-job-cancel"),

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -20,6 +21,8 @@ from rest_framework.views import APIView
 from webapp.accounts.models import Role, Team
 from webapp.accounts.selectors import require_role, teams_for_user
 from webapp.api.serializers import (
+    DatasetRowsQuerySerializer,
+    DatasetRowsSerializer,
     DatasetSerializer,
     DatasetUploadSerializer,
     JobSerializer,
@@ -35,9 +38,11 @@ from webapp.api.serializers import (
 from webapp.jobs.models import Job
 from webapp.jobs.selectors import job_get_for_user, jobs_of_task
 from webapp.jobs.services import job_cancel, profile_job_start
+from webapp.registry.downloads import dataset_file_download
 from webapp.registry.models import Dataset, Task, Teacher
 from webapp.registry.selectors import (
     dataset_get_for_user,
+    dataset_rows_page,
     datasets_visible_to,
     task_get_for_user,
     tasks_visible_to,
@@ -148,6 +153,30 @@ class DatasetDetailApi(generics.RetrieveAPIView):
 
     def get_object(self) -> Dataset:
         return dataset_get_for_user(user=self.request.user, dataset_id=self.kwargs["dataset_id"])
+
+
+class DatasetRowsApi(generics.GenericAPIView):
+    """A page of the dataset's stored rows (row id, text, label), optionally only one label's."""
+
+    serializer_class = DatasetRowsSerializer
+
+    @extend_schema(summary="Rows of a dataset", parameters=[DatasetRowsQuerySerializer])
+    def get(self, request: Request, dataset_id: int) -> Response:
+        dataset = dataset_get_for_user(user=request.user, dataset_id=dataset_id)
+        query = _validated(DatasetRowsQuerySerializer, request.query_params)
+        page = dataset_rows_page(dataset, offset=query["offset"], limit=query["limit"], label=query.get("label"))
+        return Response(DatasetRowsSerializer(page).data)
+
+
+class DatasetFileApi(generics.GenericAPIView):
+    """The uploaded file exactly as stored: same bytes, same sha256 (also in the X-Content-SHA256 header)."""
+
+    @extend_schema(
+        summary="Download a dataset's file as uploaded",
+        responses={(200, "text/csv"): bytes, (200, "application/jsonl"): bytes},
+    )
+    def get(self, request: Request, dataset_id: int) -> FileResponse:
+        return dataset_file_download(dataset_get_for_user(user=request.user, dataset_id=dataset_id))
 
 
 # --- teachers ---------------------------------------------------------------------------------

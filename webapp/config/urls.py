@@ -63,6 +63,8 @@ urlpatterns = [
         name="evaluation-predictions",
     ),
     path("datasets/<int:dataset_id>/", registry.dataset_detail, name="dataset-detail"),
+    path("datasets/<int:dataset_id>/rows/", registry.dataset_rows, name="dataset-rows"),
+    path("datasets/<int:dataset_id>/file/", registry.dataset_file, name="dataset-file"),
     path("students/<int:student_id>/quantize/", distillation.quantize, name="student-quantize"),
     path("jobs/<int:job_id>/", jobs.job_detail, name="job-detail"),
     path("jobs/<int:job_id>/status.json", jobs.job_status, name="job-status"),

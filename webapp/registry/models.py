@@ -99,6 +99,15 @@ class Dataset(models.Model):
     def rows_path(self) -> Path:
         return self.folder / "rows.jsonl"
 
+    @property
+    def original_path(self) -> Path:
+        """The uploaded file, byte for byte (its sha256 is `sha256`)."""
+        return self.folder / f"original.{self.file_format}"
+
+    def label_counts(self) -> list[tuple[str, int]]:
+        """(label, rows) most frequent first, as counted when the file was stored."""
+        return [(str(label), int(count)) for label, count in self.stats.get("label_counts", [])]
+
     def rows(self) -> Iterator[dict[str, Any]]:
         """The stored, normalised rows ({"text", "label"}) in file order, whatever the upload's format."""
         with self.rows_path.open(encoding="utf-8") as handle:

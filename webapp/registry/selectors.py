@@ -1,5 +1,7 @@
 """Reads of tasks, datasets and teachers, always scoped to the user's teams."""
 
+from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -87,3 +89,66 @@ def student_get_for_user(*, user: AnyUser, student_id: int) -> Student:
     if student is None:
         raise Http404("No such student.")
     return student
+
+
+# --- a dataset's rows, for people to look at ----------------------------------------------------
+
+ROWS_PER_PAGE = 50
+EXAMPLES_PER_LABEL = 3
+
+
+@dataclass(frozen=True)
+class RowsPage:
+    """One page of a dataset's stored rows ({"row", "text", "label"}; "row" is the 0-based position in
+    the file, the id evaluations' predictions use), optionally only those with one label."""
+
+    rows: list[dict[str, Any]]
+    offset: int
+    limit: int
+    total: int  # rows matching the filter
+    label: str | None
+
+    @property
+    def previous_offset(self) -> int | None:
+        return max(0, self.offset - self.limit) if self.offset > 0 else None
+
+    @property
+    def next_offset(self) -> int | None:
+        return self.offset + self.limit if self.offset + self.limit < self.total else None
+
+    @property
+    def last_row(self) -> int:
+        return self.offset + len(self.rows)
+
+
+def dataset_rows_page(
+    dataset: Dataset, *, offset: int = 0, limit: int = ROWS_PER_PAGE, label: str | None = None
+) -> RowsPage:
+    """Rows `offset`..`offset+limit` of the stored file (among those labelled `label`, if given). Reads the
+    file from the start (rows are variable-length JSON lines), so a late page costs a scan, never memory."""
+    offset, limit = max(0, offset), max(1, min(limit, 500))
+    numbered = ({"row": i, "text": row["text"], "label": row.get("label")} for i, row in enumerate(dataset.rows()))
+    if label is None:
+        total = dataset.row_count
+    else:
+        total = dict(dataset.label_counts()).get(label, 0)
+        numbered = (row for row in numbered if row["label"] == label)
+    rows = list(islice(numbered, offset, offset + limit)) if dataset.rows_path.exists() else []
+    return RowsPage(rows=rows, offset=offset, limit=limit, total=total, label=label)
+
+
+def dataset_examples_by_label(dataset: Dataset, *, per_label: int = EXAMPLES_PER_LABEL) -> list[dict[str, Any]]:
+    """Each label with its row count and its first few texts, most frequent label first: what a reviewer
+    reads to see what each label means (and spot two that mean the same)."""
+    counts = dataset.label_counts()
+    examples: dict[str, list[str]] = {label: [] for label, _ in counts}
+    missing = len(examples)
+    if dataset.rows_path.exists():
+        for row in dataset.rows():
+            found = examples.get(row.get("label") or "")
+            if found is not None and len(found) < per_label:
+                found.append(row["text"])
+                missing -= len(found) == per_label
+                if missing == 0:
+                    break
+    return [{"label": label, "count": count, "examples": examples[label]} for label, count in counts]

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -13,11 +13,14 @@ from webapp.distillation.services import finetune_start
 from webapp.jobs.selectors import jobs_of_task
 from webapp.jobs.services import spec_or_validation_error
 from webapp.registry import charts
+from webapp.registry.downloads import dataset_file_download
 from webapp.registry.forms import DatasetUploadForm, FinetuneForm, LabelsForm, TaskForm, TeacherForm, TeacherOutputsForm
 from webapp.registry.models import Dataset, Task
 from webapp.registry.selectors import (
+    dataset_examples_by_label,
     dataset_get_for_user,
     dataset_overlaps,
+    dataset_rows_page,
     label_usage,
     task_get_for_user,
     tasks_of_team,
@@ -156,8 +159,38 @@ def dataset_detail(request: HttpRequest, dataset_id: int) -> HttpResponse:
         "figures": figures,
         "overlaps": dataset_overlaps(dataset),
         "versions": Dataset.objects.filter(task=dataset.task, name=dataset.name).order_by("-version"),
+        "first_rows": dataset_rows_page(dataset, limit=10),
+        "examples_by_label": dataset_examples_by_label(dataset) if dataset.is_labelled else [],
     }
     return render(request, "registry/dataset_detail.html", context)
+
+
+@login_required
+def dataset_rows(request: HttpRequest, dataset_id: int) -> HttpResponse:
+    """A page of the stored rows, optionally of one label: what the data actually says."""
+    dataset = dataset_get_for_user(user=request.user, dataset_id=dataset_id)
+    label = request.GET.get("label") or None
+    page = dataset_rows_page(dataset, offset=_whole_number(request.GET.get("offset")), label=label)
+    context = task_context(request, dataset.task, "data") | {
+        "dataset": dataset,
+        "page": page,
+        "labels": [name for name, _ in dataset.label_counts()],
+    }
+    return render(request, "registry/dataset_rows.html", context)
+
+
+@login_required
+def dataset_file(request: HttpRequest, dataset_id: int) -> FileResponse:
+    """The uploaded file exactly as stored. A read: viewers may download what they may see."""
+    return dataset_file_download(dataset_get_for_user(user=request.user, dataset_id=dataset_id))
+
+
+def _whole_number(value: str | None) -> int:
+    """A page offset from the query string; anything that is not a whole number means the first page."""
+    try:
+        return max(0, int(value or 0))
+    except ValueError:
+        return 0
 
 
 @login_required
