@@ -3,6 +3,8 @@
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
@@ -13,6 +15,7 @@ from webapp.api.serializers import JobSerializer
 from webapp.api.views import TaskScopedMixin, _validated
 from webapp.distillation.services import distil_students, finetune_start, gate_message, teacher_gate
 from webapp.jobs.services import spec_or_validation_error
+from webapp.registry.downloads import model_artifact_download
 from webapp.registry.models import Dataset, Student, Task, Teacher
 from webapp.registry.selectors import dataset_get_for_user, student_get_for_user, teacher_get_for_user
 
@@ -64,6 +67,8 @@ class TeacherGateSerializer(serializers.Serializer):
 
 
 class StudentSerializer(serializers.ModelSerializer):
+    artifact_url = serializers.SerializerMethodField(help_text="The save_pretrained folder as a zip (token auth).")
+
     class Meta:
         model = Student
         fields = [
@@ -78,11 +83,16 @@ class StudentSerializer(serializers.ModelSerializer):
             "size_bytes",
             "labels",
             "artifact",
+            "artifact_sha256",
+            "artifact_url",
             "config",
             "metrics",
             "source_job",
             "created_at",
         ]
+
+    def get_artifact_url(self, student: Student) -> str:
+        return reverse("api-student-artifact", args=[student.pk])
 
 
 def _inputs(request: Request, task: Task, fields: dict[str, Any]) -> tuple[Teacher, Dataset, Dataset | None]:
@@ -183,3 +193,23 @@ class StudentDetailApi(generics.RetrieveAPIView):
 
     def get_object(self) -> Student:
         return student_get_for_user(user=self.request.user, student_id=self.kwargs["student_id"])
+
+
+class StudentArtifactApi(generics.GenericAPIView):
+    """The student's save_pretrained folder as a zip, streamed. Its content digest (sha256 over each file's
+    path and sha256, distillery.json left out) is `artifact_sha256`, also in the X-Artifact-SHA256 header."""
+
+    @extend_schema(summary="Download a student's model files (zip)", responses={(200, "application/zip"): bytes})
+    def get(self, request: Request, student_id: int) -> StreamingHttpResponse:
+        return model_artifact_download(student_get_for_user(user=request.user, student_id=student_id))
+
+
+class TeacherArtifactApi(generics.GenericAPIView):
+    """A fine-tuned teacher's save_pretrained folder as a zip, streamed (404 for a registered teacher: its files
+    are where it was registered from)."""
+
+    @extend_schema(
+        summary="Download a fine-tuned teacher's model files (zip)", responses={(200, "application/zip"): bytes}
+    )
+    def get(self, request: Request, teacher_id: int) -> StreamingHttpResponse:
+        return model_artifact_download(teacher_get_for_user(user=request.user, teacher_id=teacher_id))

@@ -146,6 +146,10 @@ class DatasetUploadSerializer(serializers.Serializer):
 
 
 class TeacherSerializer(serializers.ModelSerializer):
+    artifact_url = serializers.SerializerMethodField(
+        help_text="A fine-tuned teacher's files as a zip (token auth); null for a registered or uploaded one."
+    )
+
     class Meta:
         model = Teacher
         fields = [
@@ -162,9 +166,17 @@ class TeacherSerializer(serializers.ModelSerializer):
             "gpu_count",
             "labels",
             "metrics",
+            "origin",
+            "artifact_sha256",
+            "artifact_url",
             "created_at",
         ]
         read_only_fields = fields
+
+    def get_artifact_url(self, teacher: Teacher) -> str | None:
+        if teacher.origin != Teacher.Origin.FINE_TUNED:
+            return None
+        return reverse("api-teacher-artifact", args=[teacher.pk])
 
 
 def _price(help_text: str) -> serializers.DecimalField:

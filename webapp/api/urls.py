@@ -40,6 +40,16 @@ urlpatterns = [
     path("datasets/<int:dataset_id>/rows/", views.DatasetRowsApi.as_view(), name="api-dataset-rows"),
     path("datasets/<int:dataset_id>/file/", views.DatasetFileApi.as_view(), name="api-dataset-file"),
     path("teachers/<int:teacher_id>/", views.TeacherDetailApi.as_view(), name="api-teacher-detail"),
+    path(
+        "teachers/<int:teacher_id>/artifact/",
+        distillation.TeacherArtifactApi.as_view(),
+        name="api-teacher-artifact",
+    ),
+    path(
+        "students/<int:student_id>/artifact/",
+        distillation.StudentArtifactApi.as_view(),
+        name="api-student-artifact",
+    ),
     path("jobs/<int:job_id>/", views.JobDetailApi.as_view(), name="api-job-detail"),
     path("jobs/<int:job_id>/cancel/", views.JobCancelApi.as_view(), name="api-job-cancel"),
     # The decision layer (issue 9): routing, ROI, scenarios and share links.

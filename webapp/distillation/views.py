@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -18,6 +18,7 @@ from webapp.distillation.services import (
     teacher_layer_count,
 )
 from webapp.jobs.services import spec_or_validation_error
+from webapp.registry.downloads import model_artifact_download
 from webapp.registry.selectors import student_get_for_user, task_get_for_user
 from webapp.ui.context import task_context
 
@@ -68,3 +69,9 @@ def quantize(request: HttpRequest, student_id: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
         return redirect("student-list", task_id=student.task_id)
     return redirect("job-detail", job_id=job.pk)
+
+
+@login_required
+def student_artifact(request: HttpRequest, student_id: int) -> StreamingHttpResponse:
+    """A student's (or int8 variant's) save_pretrained folder as a zip; a read, so viewers may download it."""
+    return model_artifact_download(student_get_for_user(user=request.user, student_id=student_id))

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -13,7 +13,7 @@ from webapp.distillation.services import finetune_start
 from webapp.jobs.selectors import jobs_of_task
 from webapp.jobs.services import spec_or_validation_error
 from webapp.registry import charts
-from webapp.registry.downloads import dataset_file_download
+from webapp.registry.downloads import dataset_file_download, model_artifact_download
 from webapp.registry.forms import DatasetUploadForm, FinetuneForm, LabelsForm, TaskForm, TeacherForm, TeacherOutputsForm
 from webapp.registry.models import Dataset, Task
 from webapp.registry.selectors import (
@@ -24,6 +24,7 @@ from webapp.registry.selectors import (
     label_usage,
     task_get_for_user,
     tasks_of_team,
+    teacher_get_for_user,
 )
 from webapp.registry.services import (
     dataset_upload,
@@ -183,6 +184,12 @@ def dataset_rows(request: HttpRequest, dataset_id: int) -> HttpResponse:
 def dataset_file(request: HttpRequest, dataset_id: int) -> FileResponse:
     """The uploaded file exactly as stored. A read: viewers may download what they may see."""
     return dataset_file_download(dataset_get_for_user(user=request.user, dataset_id=dataset_id))
+
+
+@login_required
+def teacher_artifact(request: HttpRequest, teacher_id: int) -> StreamingHttpResponse:
+    """A fine-tuned teacher's folder as a zip (a read: viewers may download it)."""
+    return model_artifact_download(teacher_get_for_user(user=request.user, teacher_id=teacher_id))
 
 
 def _whole_number(value: str | None) -> int:
