@@ -28,6 +28,13 @@ class EvaluateForm(forms.Form):
         help_text="τ keeps this share of the validation set on the model; rejection of out-of-scope rows is "
         "measured at that τ.",
     )
+    save_probabilities = forms.BooleanField(
+        required=False,
+        initial=False,
+        label="Keep every label's probability per example",
+        help_text="Adds a 'probs' list (the task's label order, 4 decimals) to each row of the predictions file, "
+        "besides the top prediction: a few hundred bytes a row with many labels.",
+    )
 
     def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -35,6 +35,7 @@ def evaluate_start(
     datasets: list[Dataset],
     validation: Dataset | None = None,
     coverage: float = 0.95,
+    save_probabilities: bool = False,
 ) -> Job:
     """One evaluate job: `model` scored on each of `datasets`, temperature and τ fitted on `validation`
     (by default the task's newest validation set)."""
@@ -58,6 +59,7 @@ def evaluate_start(
             dataset_ids=tuple(d.pk for d in datasets),
             validation_dataset_id=validation.pk if validation else None,
             coverage=coverage,
+            save_probabilities=save_probabilities,
         )
     )
     return job_enqueue(task=task, spec=spec, user=user)
@@ -65,12 +67,23 @@ def evaluate_start(
 
 @transaction.atomic
 def evaluate_many(
-    *, task: Task, user: AbstractBaseUser, models: list[Model], datasets: list[Dataset], coverage: float = 0.95
+    *,
+    task: Task,
+    user: AbstractBaseUser,
+    models: list[Model],
+    datasets: list[Dataset],
+    coverage: float = 0.95,
+    save_probabilities: bool = False,
 ) -> list[Job]:
     """An evaluate job per model, all or none."""
     if not models:
         raise ValidationError("Choose at least one model to evaluate.")
-    return [evaluate_start(task=task, user=user, model=m, datasets=datasets, coverage=coverage) for m in models]
+    return [
+        evaluate_start(
+            task=task, user=user, model=m, datasets=datasets, coverage=coverage, save_probabilities=save_probabilities
+        )
+        for m in models
+    ]
 
 
 def robustness_probe_create(*, dataset: Dataset, user: AbstractBaseUser, seed: int = 0) -> Dataset:

@@ -86,7 +86,12 @@ def evaluation_start(request: HttpRequest, task_id: int) -> HttpResponse:
     def start(data: dict[str, Any]) -> str:
         models = form.chosen_models()
         jobs = evaluate_many(
-            task=task, user=request.user, models=models, datasets=list(data["datasets"]), coverage=data["coverage"]
+            task=task,
+            user=request.user,
+            models=models,
+            datasets=list(data["datasets"]),
+            coverage=data["coverage"],
+            save_probabilities=data["save_probabilities"],
         )
         return f"{len(jobs)} evaluate job(s) queued; the table fills in as they finish."
 
