@@ -17,6 +17,7 @@ from webapp.distillation.services import (
     teacher_gate,
     teacher_layer_count,
 )
+from webapp.evaluation.selectors import evaluations_by_model
 from webapp.jobs.services import spec_or_validation_error
 from webapp.registry.downloads import model_artifact_download
 from webapp.registry.selectors import student_get_for_user, task_get_for_user
@@ -55,6 +56,7 @@ def student_list(request: HttpRequest, task_id: int) -> HttpResponse:
         "teacher_layers": {t.pk: teacher_layer_count(t) for t in teachers},
         # Each teacher's measured quality against the bar, shown next to the form before anyone distils.
         "teacher_gates": [(t, gate, gate_message(gate)) for t in teachers for gate in [teacher_gate(t)]],
+        "evidence": evaluations_by_model(task),
     }
     return render(request, "distillation/student_list.html", context, status=400 if form.errors else 200)
 

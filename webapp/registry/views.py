@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role, role_for
 from webapp.distillation.services import finetune_start
+from webapp.evaluation.selectors import evaluations_by_model
 from webapp.jobs.selectors import jobs_of_task
 from webapp.jobs.services import spec_or_validation_error
 from webapp.registry import charts
@@ -253,6 +254,7 @@ def teacher_page(
     }
     context = task_context(request, task, "teachers") | forms
     context["teachers"] = task.teachers.select_related("base", "source_job")
+    context["evidence"] = evaluations_by_model(task)
     invalid = any(f.errors for f in forms.values())
     return render(request, "registry/teacher_list.html", context, status=400 if invalid else 200)
 
