@@ -47,6 +47,7 @@ urlpatterns = [
     ),
     path("tasks/<int:task_id>/students/", distillation.student_list, name="student-list"),
     path("tasks/<int:task_id>/jobs/", jobs.job_list, name="job-list"),
+    path("tasks/<int:task_id>/jobs/compare/", jobs.job_compare, name="job-compare"),
     path("tasks/<int:task_id>/roi/", economics.roi, name="roi"),
     path("tasks/<int:task_id>/roi/save/", economics.roi_save, name="roi-save"),
     path("tasks/<int:task_id>/evaluation/", evaluation.evaluation_overview, name="evaluation-overview"),
