@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from domain import specs
-from webapp.api.serializers import JobSerializer
-from webapp.api.views import TaskScopedMixin, _validated
+from webapp.api.serializers import ArchivedFilterSerializer, JobSerializer
+from webapp.api.views import TaskScopedMixin, _validated, only_archived_or_active
 from webapp.distillation.services import distil_students, finetune_start, gate_message, teacher_gate
 from webapp.jobs.services import spec_or_validation_error
 from webapp.registry.downloads import model_artifact_download
@@ -88,6 +88,7 @@ class StudentSerializer(serializers.ModelSerializer):
             "config",
             "metrics",
             "source_job",
+            "archived_at",
             "created_at",
         ]
 
@@ -138,8 +139,13 @@ class TaskStudentListDistillApi(TaskScopedMixin, generics.ListAPIView):
 
     serializer_class = StudentSerializer
 
+    @extend_schema(summary="Students of a task (not archived)", parameters=[ArchivedFilterSerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self) -> QuerySet[Student]:
-        return Student.objects.filter(task=self.task).order_by("layers", "created_at")
+        students = Student.objects.filter(task=self.task).order_by("layers", "created_at")
+        return only_archived_or_active(students, self.request)
 
     @extend_schema(summary="Distil students", request=DistillStartSerializer, responses={201: JobSerializer})
     def post(self, request: Request, task_id: int) -> Response:
@@ -178,7 +184,7 @@ class TeacherGateApi(TaskScopedMixin, generics.GenericAPIView):
     @extend_schema(summary="Teachers' quality against the bar", responses={200: TeacherGateSerializer(many=True)})
     def get(self, request: Request, task_id: int) -> Response:
         rows = []
-        for teacher in self.task.teachers.all():
+        for teacher in self.task.teachers.active():
             if teacher.has_task_head:
                 gate = teacher_gate(teacher)
                 rows.append(

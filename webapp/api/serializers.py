@@ -46,7 +46,9 @@ class TaskSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Task
-        fields = ["id", "team", "team_name", "kind", *TASK_FIELDS, "labels", "labels_reviewed", "created_at"]
+        fields = [
+            "id", "team", "team_name", "kind", *TASK_FIELDS, "labels", "labels_reviewed", "archived_at", "created_at",
+        ]  # fmt: skip
         read_only_fields = fields
 
 
@@ -65,7 +67,13 @@ class TaskCreateSerializer(serializers.ModelSerializer):
         return team_get_for_user(user=self.context["request"].user, team_id=team_id, role=Role.MEMBER)
 
 
-class TaskFilterSerializer(serializers.Serializer):
+class ArchivedFilterSerializer(serializers.Serializer):
+    archived = serializers.BooleanField(
+        required=False, default=False, help_text="true: only what is archived (to restore it); default: the rest."
+    )
+
+
+class TaskFilterSerializer(ArchivedFilterSerializer):
     team = serializers.IntegerField(required=False, help_text="Only the tasks of this team.")
 
 
@@ -93,6 +101,7 @@ class DatasetSerializer(serializers.ModelSerializer):
             "label_column",
             "stats",
             "synthetic",
+            "archived_at",
             "file_url",
             "rows_url",
             "created_at",
@@ -140,6 +149,12 @@ class DatasetUploadSerializer(serializers.Serializer):
     label_column = serializers.CharField(
         max_length=120, required=False, allow_blank=True, default="label", help_text="Ignored for unlabeled data."
     )
+    confirm_new_labels = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="A training file with labels the task does not have is refused (400 naming them, under "
+        "'confirm_new_labels' and 'new_labels') unless this is true: then they are added to the label set.",
+    )
 
 
 # --- teachers ---------------------------------------------------------------------------------
@@ -167,6 +182,7 @@ class TeacherSerializer(serializers.ModelSerializer):
             "labels",
             "metrics",
             "origin",
+            "archived_at",
             "artifact_sha256",
             "artifact_url",
             "created_at",

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from webapp.accounts.models import Role, Team
 from webapp.accounts.selectors import require_role, teams_for_user
 from webapp.api.serializers import (
+    ArchivedFilterSerializer,
     DatasetRowsQuerySerializer,
     DatasetRowsSerializer,
     DatasetSerializer,
@@ -49,7 +50,13 @@ from webapp.registry.selectors import (
     teacher_get_for_user,
     teachers_visible_to,
 )
-from webapp.registry.services import dataset_upload, task_create, teacher_register, teacher_upload_outputs
+from webapp.registry.services import (
+    LabelSetWouldGrow,
+    dataset_upload,
+    task_create,
+    teacher_register,
+    teacher_upload_outputs,
+)
 
 
 def _validated(serializer_class: type[serializers.Serializer], data: Any, **context: Any) -> dict[str, Any]:
@@ -65,6 +72,16 @@ def _validated(serializer_class: type[serializers.Serializer], data: Any, **cont
             )
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+def only_archived_or_active(queryset: QuerySet[Any], request: Request) -> QuerySet[Any]:
+    """Lists show what is not archived; ?archived=true shows only what is (to restore it)."""
+    raw = request.query_params.get("archived")
+    try:
+        archived = serializers.BooleanField().to_internal_value(raw) if raw is not None else False
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({"archived": exc.detail}) from exc
+    return queryset.filter(archived_at__isnull=not archived)
 
 
 class TaskScopedMixin:
@@ -101,8 +118,9 @@ class TaskListCreateApi(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Task]:
         tasks = tasks_visible_to(user=self.request.user)
-        team_id = _validated(TaskFilterSerializer, self.request.query_params).get("team")
-        return tasks if team_id is None else tasks.filter(team_id=team_id)
+        query = _validated(TaskFilterSerializer, self.request.query_params)
+        tasks = tasks.filter(archived_at__isnull=not query.get("archived", False))
+        return tasks if query.get("team") is None else tasks.filter(team_id=query["team"])
 
     @extend_schema(summary="Tasks of all your teams", parameters=[TaskFilterSerializer])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -131,7 +149,11 @@ class TaskDatasetListUploadApi(TaskScopedMixin, generics.ListAPIView):
     parser_classes = [MultiPartParser, FormParser]
 
     def get_queryset(self) -> QuerySet[Dataset]:
-        return datasets_visible_to(user=self.request.user).filter(task=self.task)
+        return only_archived_or_active(datasets_visible_to(user=self.request.user).filter(task=self.task), self.request)
+
+    @extend_schema(summary="Datasets of a task (not archived)", parameters=[ArchivedFilterSerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         summary="Upload a dataset (multipart)", request=DatasetUploadSerializer, responses={201: DatasetSerializer}
@@ -142,6 +164,10 @@ class TaskDatasetListUploadApi(TaskScopedMixin, generics.ListAPIView):
         upload = fields.pop("file")
         try:
             dataset = dataset_upload(task=task, user=request.user, file=upload, filename=upload.name, **fields)
+        except LabelSetWouldGrow as exc:
+            raise serializers.ValidationError(
+                {"confirm_new_labels": [exc.message_text], "new_labels": exc.new_labels}
+            ) from exc
         except ValidationError as exc:
             # As on the web page, whatever is wrong with the upload is an error of its file field.
             raise serializers.ValidationError({"file": exc.messages}) from exc
@@ -186,7 +212,11 @@ class TaskTeacherListRegisterApi(TaskScopedMixin, generics.ListAPIView):
     serializer_class = TeacherSerializer
 
     def get_queryset(self) -> QuerySet[Teacher]:
-        return teachers_visible_to(user=self.request.user).filter(task=self.task)
+        return only_archived_or_active(teachers_visible_to(user=self.request.user).filter(task=self.task), self.request)
+
+    @extend_schema(summary="Teachers of a task (not archived)", parameters=[ArchivedFilterSerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(summary="Register a teacher", request=TeacherRegisterSerializer, responses={201: TeacherSerializer})
     def post(self, request: Request, task_id: int) -> Response:

@@ -48,9 +48,10 @@ def student_list(request: HttpRequest, task_id: int) -> HttpResponse:
                 form.add_error(None, exc)
             else:
                 return redirect("job-detail", job_id=job.pk)
-    teachers = [t for t in task.teachers.all() if t.has_task_head]
+    teachers = [t for t in task.teachers.active() if t.has_task_head]
     context = task_context(request, task, "students") | {
-        "students": task.students.select_related("teacher", "source_job").order_by("layers", "created_at"),
+        "students": task.students.active().select_related("teacher", "source_job").order_by("layers", "created_at"),
+        "archived_count": task.students.archived().count(),
         "form": form,
         "teachers_with_head": teachers,
         "teacher_layers": {t.pk: teacher_layer_count(t) for t in teachers},

@@ -34,12 +34,15 @@ def evaluation_get_for_user(*, user: AnyUser, evaluation_id: int) -> Evaluation:
 
 def latest_evaluations(task: Task) -> list[Evaluation]:
     """The newest evaluation of each model on each dataset content: re-running replaces, history stays.
-    Evidence of a deleted model stays readable on its own page and in the API, not in the comparisons."""
+    Evidence of a deleted or archived model stays readable on its own page and in the API, not in the
+    comparisons (the tier table, routing and approval candidates)."""
     seen: set[tuple[int | None, int | None, str]] = set()
     latest = []
     queryset = (
         Evaluation.objects.filter(task=task)
         .exclude(teacher__isnull=True, student__isnull=True)
+        .exclude(teacher__archived_at__isnull=False)
+        .exclude(student__archived_at__isnull=False)
         .select_related(*MODEL_RELATIONS)
     )
     for evaluation in queryset.order_by("-created_at", "-pk"):

@@ -21,7 +21,20 @@ def tasks_visible_to(*, user: AnyUser) -> QuerySet[Task]:
 
 
 def tasks_of_team(*, team: Team) -> QuerySet[Task]:
-    return Task.objects.filter(team=team).annotate(dataset_count=Count("datasets", distinct=True))
+    return Task.objects.active().filter(team=team).annotate(dataset_count=Count("datasets", distinct=True))
+
+
+def archived_tasks_of_team(*, team: Team) -> QuerySet[Task]:
+    return Task.objects.archived().filter(team=team).select_related("archived_by").order_by("-archived_at")
+
+
+def archived_of_task(*, task: Task) -> dict[str, list[Any]]:
+    """The task's archived datasets, teachers and students, most recently archived first: what can be restored."""
+    return {
+        "datasets": list(task.datasets.archived().select_related("archived_by").order_by("-archived_at")),
+        "teachers": list(task.teachers.archived().select_related("archived_by").order_by("-archived_at")),
+        "students": list(task.students.archived().select_related("archived_by").order_by("-archived_at")),
+    }
 
 
 def task_get_for_user(*, user: AnyUser, task_id: int) -> Task:
@@ -58,7 +71,7 @@ def dataset_overlaps(dataset: Dataset) -> list[dict[str, Any]]:
     case and whitespace normalisation): train/test overlap inflates test scores."""
     mine = text_fingerprints(row["text"] for row in dataset.rows())
     overlaps = []
-    for other in Dataset.objects.filter(task=dataset.task).exclude(pk=dataset.pk).order_by("role", "name"):
+    for other in Dataset.objects.active().filter(task=dataset.task).exclude(pk=dataset.pk).order_by("role", "name"):
         if not other.rows_path.exists():
             continue
         theirs = text_fingerprints(row["text"] for row in other.rows())
@@ -68,14 +81,40 @@ def dataset_overlaps(dataset: Dataset) -> list[dict[str, Any]]:
 
 def label_usage(*, task: Task) -> list[dict[str, Any]]:
     """Each label of the task with its row count in every labelled dataset, for the review page."""
-    datasets = list(Dataset.objects.filter(task=task).exclude(role=Dataset.Role.UNLABELED))
-    counts = {d.pk: dict(d.stats.get("label_counts", [])) for d in datasets}
+    datasets = list(Dataset.objects.filter(task=task).exclude(role=Dataset.Role.UNLABELED).select_related("task"))
+    counts = {d.pk: dict(d.label_counts()) for d in datasets}
     known = list(task.labels)
     extra = sorted({label for c in counts.values() for label in c} - set(known))
     return [
         {"label": label, "known": label in task.labels, "counts": [counts[d.pk].get(label, 0) for d in datasets]}
         for label in known + extra
     ]
+
+
+def label_change_blocker(*, task: Task) -> str | None:
+    """Why the task's labels can't be renamed or merged any more, or None if they can.
+
+    Renaming is honest only while nothing was learnt or measured under the current names: a model's head and
+    an evaluation's per-class figures and predictions file are stored with them, and rewriting those would
+    change evidence after the fact. Archived models count too: archiving keeps their evidence."""
+    teachers = task.teachers.exclude(labels=[]).count()
+    students = task.students.count()
+    evaluations = task.evaluations.count()
+    if not (teachers or students or evaluations):
+        return None
+    used = [
+        f"{n} {what}"
+        for n, what in (
+            (teachers, "teacher(s) with a head over them"),
+            (students, "student(s)"),
+            (evaluations, "evaluation(s)"),
+        )
+        if n
+    ]
+    return (
+        f"Labels can't be renamed or merged once models were trained or evaluated on them: {', '.join(used)} "
+        "store the current names (archived ones included). Start a new task for a relabelled set."
+    )
 
 
 def students_visible_to(*, user: AnyUser) -> QuerySet[Student]:

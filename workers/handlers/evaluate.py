@@ -213,7 +213,7 @@ def _verified_digest(row: Teacher | Student, folder: Path) -> str:
 def _validation_set(task: Task, dataset_id: int | None) -> Dataset | None:
     if dataset_id:
         return load_dataset(dataset_id, task_id=task.pk)
-    return task.datasets.filter(role=Dataset.Role.VALIDATION).order_by("-created_at").first()
+    return task.datasets.active().filter(role=Dataset.Role.VALIDATION).order_by("-created_at").first()
 
 
 def _validation_logits(
