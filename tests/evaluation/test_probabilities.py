@@ -91,3 +91,29 @@ def test_the_api_takes_the_setting_and_refuses_a_non_boolean(api, member, task, 
     assert started.status_code == 201, started.json()
     assert Job.objects.get(pk=started.json()[0]["id"]).params["save_probabilities"] is True
     assert refused.status_code == 400 and "save_probabilities" in refused.json()
+
+
+@pytest.mark.django_db
+def test_an_evaluate_job_run_here_writes_the_vectors_it_was_asked_for(member, task, dataset) -> None:
+    from webapp.evaluation.models import Evaluation
+    from webapp.evaluation.selectors import prediction_rows as stored_rows
+    from webapp.evaluation.services import evaluate_start
+    from webapp.registry.services import teacher_upload_outputs
+    from workers.runner import run_job
+
+    outputs = "".join(
+        json.dumps({"text": row["text"], "probs": [0.1, 0.9] if row["label"] == "travel" else [0.7, 0.3]}) + "\n"
+        for row in dataset.rows()
+    ).encode()
+    teacher = teacher_upload_outputs(task=task, user=member, name="api", file=upload("o.jsonl", outputs),
+                                     filename="o.jsonl")  # fmt: skip
+    job = evaluate_start(task=task, user=member, model=teacher, datasets=[dataset], save_probabilities=True)
+
+    run_job(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    evaluation = Evaluation.objects.get(job=job)
+    assert evaluation.metrics["probability_labels"] == ["banking", "travel"]
+    rows = list(stored_rows(evaluation))
+    assert [row["probs"] for row in rows] == [[0.1, 0.9], [0.7, 0.3], [0.1, 0.9]]

@@ -165,3 +165,17 @@ def test_archiving_twice_says_so(web, member, dataset):
     client.post(reverse("dataset-archive", args=[dataset.pk]))
 
     assert "already archived" in flash(client)
+
+
+def test_the_api_archives_and_restores_with_the_same_rules(api, member, viewer, outsider, task, dataset):
+    url = reverse("api-dataset-archive", args=[dataset.pk])
+
+    assert api(viewer).post(url).status_code == 403
+    assert api(outsider).post(url).status_code == 404
+    archived = api(member).post(url)
+    again = api(member).post(url)
+    restored = api(member).post(reverse("api-dataset-restore", args=[dataset.pk]))
+
+    assert archived.status_code == 200 and archived.json()["archived_at"]
+    assert again.status_code == 400 and "already archived" in again.json()["detail"][0]
+    assert restored.json() == {"kind": "dataset", "id": dataset.pk, "archived_at": None}

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from webapp.api import approvals, distillation, economics, evaluation, views
+from webapp.api import approvals, archive, distillation, economics, evaluation, views
 
 # Names start with "api-": the web pages already use "task-detail", "job-detail" and so on.
 urlpatterns = [
@@ -50,6 +50,16 @@ urlpatterns = [
         distillation.StudentArtifactApi.as_view(),
         name="api-student-artifact",
     ),
+    # Archive (soft delete) and restore.
+    *[
+        path(
+            f"{kind}s/<int:{kind}_id>/{action}/",
+            archive.archive_endpoint(kind, restore=action == "restore"),
+            name=f"api-{kind}-{action}",
+        )
+        for kind in ("task", "dataset", "teacher", "student")
+        for action in ("archive", "restore")
+    ],
     path("jobs/<int:job_id>/", views.JobDetailApi.as_view(), name="api-job-detail"),
     path("jobs/<int:job_id>/cancel/", views.JobCancelApi.as_view(), name="api-job-cancel"),
     # The decision layer (issue 9): routing, ROI, scenarios and share links.
