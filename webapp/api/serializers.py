@@ -47,9 +47,13 @@ class TaskSerializer(serializers.ModelSerializer):
     class Meta:
         model = Task
         fields = [
-            "id", "team", "team_name", "kind", *TASK_FIELDS, "labels", "labels_reviewed", "archived_at", "created_at",
+            "id", "team", "team_name", "kind", *TASK_FIELDS, "labels", "labels_reviewed", "label_map", "archived_at",
+            "created_at",
         ]  # fmt: skip
         read_only_fields = fields
+        extra_kwargs = {
+            "label_map": {"help_text": "Renamed or merged labels, old name → current name: rows read through it."}
+        }
 
 
 class TaskCreateSerializer(serializers.ModelSerializer):
