@@ -49,7 +49,7 @@ class DistillForm(TaskScopedTraining):
 
     def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
         super().__init__(*args, task=task, **kwargs)
-        teachers = [t.pk for t in task.teachers.all() if t.has_task_head]
+        teachers = [t.pk for t in task.teachers.active() if t.has_task_head]
         queryset = task.teachers.filter(pk__in=teachers).order_by("-created_at")
         self.fields["teacher"].queryset = queryset  # type: ignore[attr-defined]
         self.fields["teacher"].initial = queryset.first()

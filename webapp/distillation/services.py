@@ -27,6 +27,7 @@ from webapp.accounts.selectors import require_role
 from webapp.evaluation.selectors import teacher_measured_quality
 from webapp.jobs.models import Job
 from webapp.jobs.services import job_enqueue, spec_or_validation_error
+from webapp.registry.archiving import require_not_archived
 from webapp.registry.models import Dataset, Student, Task, Teacher
 
 
@@ -49,6 +50,7 @@ def _check_request(
     if teacher.task_id != task.pk:
         raise ValidationError("The teacher must belong to this task.")
     _check_datasets(task, train, validation)
+    require_not_archived(teacher, train, validation)
 
 
 def teacher_layer_count(teacher: Teacher) -> int | None:
@@ -181,6 +183,7 @@ def distil_students(
 def quantize_start(*, student: Student, user: AbstractBaseUser, method: str = "int8_weight_only") -> Job:
     """Post-training int8 quantization of a student, as a new variant of it."""
     require_role(user=user, team=student.task.team, role=Role.MEMBER)
+    require_not_archived(student)
     if student.construction == Student.Construction.QUANTIZED:
         raise ValidationError(f"'{student}' is already quantized.")
     spec = spec_or_validation_error(lambda: QuantizeSpec(student_id=student.pk, method=method))

@@ -2,6 +2,7 @@
 
 import plotly.graph_objects as go
 
+from webapp.evaluation.confusion import ConfusionView
 from webapp.evaluation.models import Evaluation
 from webapp.evaluation.tier import TierTable, pareto_front
 from webapp.ui.plotting import PALETTE, new_figure
@@ -165,3 +166,36 @@ def _label_side(latency: float, by_latency: list[float]) -> str:
 
 def _calibrated(evaluations: list[Evaluation]) -> list[Evaluation]:
     return [e for e in evaluations if e.metrics.get("after_scaling") and e.metrics.get("before_scaling")]
+
+
+def confusion_figure(view: ConfusionView) -> go.Figure:
+    """Rows are true classes (worst at the top), columns predictions; colour is the share of the row, so
+    the diagonal reads as recall. Counts are written in the cells while they still fit."""
+    shares = view.shares()
+    size = max(len(view.rows), len(view.columns))
+    heatmap = go.Heatmap(
+        z=shares,
+        x=view.columns,
+        y=view.rows,
+        customdata=view.counts,
+        zmin=0,
+        zmax=1,
+        colorscale="Blues",
+        colorbar={"title": {"text": "share of row"}, "tickformat": ".0%"},
+        hovertemplate="true %{y} → predicted %{x}: %{customdata} rows (%{z:.0%} of %{y})<extra></extra>",
+        xgap=1,
+        ygap=1,
+    )
+    if size <= 20:
+        heatmap.update(text=view.counts, texttemplate="%{text}", textfont={"size": 11})
+    cell = 22 if size <= 20 else 14  # 77 classes stay readable: one row of text per class, small ticks
+    return new_figure(
+        [heatmap],
+        title_text="Confusion matrix (worst classes first)",
+        xaxis={"title": {"text": "predicted"}, "type": "category", "tickangle": -45, "automargin": True,
+               "tickfont": {"size": 11 if size <= 20 else 9}, "side": "bottom"},
+        yaxis={"title": {"text": "true"}, "type": "category", "autorange": "reversed", "automargin": True,
+               "tickfont": {"size": 11 if size <= 20 else 9}},
+        height=max(360, 160 + cell * len(view.rows)),
+        margin={"l": 56, "r": 16, "t": 40, "b": 48},
+    )  # fmt: skip

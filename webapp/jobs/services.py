@@ -22,6 +22,7 @@ from webapp.config.health import REDIS, ServiceUnavailable, redis_problem
 from webapp.jobs import lifecycle
 from webapp.jobs.broker import BROKER_ERRORS, job_ids_with_messages, job_message_send
 from webapp.jobs.models import Job
+from webapp.registry.archiving import require_not_archived
 from webapp.registry.models import Dataset, Task, Teacher
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def job_enqueue(*, task: Task, spec: JobSpec, user: AbstractBaseUser, parent: Jo
     """The one way a job is created: its typed spec is what `params` stores. A sweep parent runs nothing
     itself (its children do), so it starts running at once instead of going to a queue."""
     require_role(user=user, team=task.team, role=Role.MEMBER)
+    require_not_archived(task)
     # Ask Redis before storing anything: with the queue down the caller is told, and no row is left
     # behind (inside a caller's transaction, raising rolls back its other jobs too).
     if redis_problem(settings.CELERY_BROKER_URL) is not None:
@@ -87,6 +89,7 @@ def profile_job_start(
 ) -> Job:
     if dataset.task_id != task.pk or teacher.task_id != task.pk:
         raise ValidationError("The dataset and the teacher must belong to this task.")
+    require_not_archived(dataset, teacher)
     if teacher.is_precomputed:
         raise ValidationError(f"Teacher '{teacher}' is uploaded outputs with no tokenizer: profile with a model.")
     spec = spec_or_validation_error(

@@ -48,6 +48,12 @@ class DatasetUploadForm(forms.Form):
     file = forms.FileField(
         allow_empty_file=True, help_text="CSV with a header row, or JSONL (one JSON object a line). UTF-8."
     )
+    # Shown only once an upload was refused for growing the label set: the user ticks it knowingly.
+    confirm_new_labels = forms.BooleanField(
+        required=False,
+        label="Add the new labels to the task's label set",
+        help_text="Only for real new classes: training on a grown set makes models trained before it obsolete.",
+    )
 
 
 class TeacherCostFields(forms.Form):
@@ -91,12 +97,27 @@ class LabelsForm(forms.Form):
     labels = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), help_text="One label a line.")
 
 
+class LabelRenameForm(forms.Form):
+    sources = forms.MultipleChoiceField(
+        label="Labels",
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="One to rename it; several to merge them (Ctrl/⌘-click to pick more).",
+    )
+    target = forms.CharField(
+        max_length=200, label="New name", help_text="A new name, or an existing label to merge into."
+    )
+
+    def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sources"].choices = [(label, label) for label in task.labels]  # type: ignore[attr-defined]
+
+
 class FinetuneForm(TaskScopedTraining):
     teacher = forms.ModelChoiceField(queryset=Teacher.objects.none(), label="Base model")
 
     def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
         super().__init__(*args, task=task, **kwargs)
-        teachers = task.teachers.exclude(backend=Teacher.Backend.PRECOMPUTED)  # no weights to tune
+        teachers = task.teachers.active().exclude(backend=Teacher.Backend.PRECOMPUTED)  # no weights to tune
         self.fields["teacher"].queryset = teachers  # type: ignore[attr-defined]
         self.fields["teacher"].initial = teachers.filter(origin=Teacher.Origin.REGISTERED).first()
         self.order_fields(["teacher", "train", "validation"])

@@ -56,8 +56,8 @@ class TaskScopedTraining(TrainingFields):
 
     def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        trains = task.datasets.filter(role=Dataset.Role.TRAIN)
-        validations = task.datasets.filter(role=Dataset.Role.VALIDATION)
+        trains = task.datasets.active().filter(role=Dataset.Role.TRAIN)
+        validations = task.datasets.active().filter(role=Dataset.Role.VALIDATION)
         self.fields["train"].queryset = trains  # type: ignore[attr-defined]
         self.fields["validation"].queryset = validations  # type: ignore[attr-defined]
         self.fields["train"].initial = trains.order_by("-created_at").first()

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's static files, for the offline API reference
     "channels",
     "webapp.accounts",
     "webapp.registry",
@@ -199,6 +200,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Tasks, datasets, teachers and jobs, with the same permissions as the web pages.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The reference at /api/docs/ loads Swagger UI from our own static files, and never asks the public
+    # validator about the schema (its default badge would): the app must work air-gapped.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "persistAuthorization": False},
     # Datasets and evaluations both carry a dataset role: one enum in the schema, one name.
     "ENUM_NAME_OVERRIDES": {
         "DatasetRoleEnum": "webapp.registry.models.Dataset.Role",
