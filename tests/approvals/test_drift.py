@@ -301,3 +301,13 @@ def test_windows_start_on_the_hour_and_each_gets_its_own_verdict() -> None:
 
 def test_no_decisions_no_windows() -> None:
     assert drift.windows([], traffic(np.array([])), APPROVED) == ()
+
+
+def test_the_welch_test_matches_scipys() -> None:
+    from scipy.stats import ttest_ind
+
+    a, b = beta_sample(200, 5, 2, 1), beta_sample(300, 6, 2, 2)
+    expected = ttest_ind(a, b, equal_var=False, alternative="less").pvalue
+    assert drift._mean_lower_p(a, b) == pytest.approx(expected, rel=1e-9)
+    assert drift._mean_lower_p(np.full(50, 0.5), b) < 1e-6  # a constant sample is fine
+    assert drift._mean_lower_p(np.full(50, 0.95), b) > 0.99
