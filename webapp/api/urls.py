@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from webapp.api import distillation, economics, evaluation, views
+from webapp.api import distillation, economics, evaluation, monitoring, views
 
 # Names start with "api-": the web pages already use "task-detail", "job-detail" and so on.
 urlpatterns = [
@@ -53,4 +53,10 @@ urlpatterns = [
         name="api-scenario-share-links",
     ),
     path("share-links/<int:link_id>/revoke/", economics.ShareLinkRevokeApi.as_view(), name="api-share-link-revoke"),
+    # Monitoring (issue 10): drift of a deployment's traffic, with the $ impact of each alert.
+    path(
+        "deployments/<int:deployment_id>/monitoring/",
+        monitoring.DeploymentMonitoringApi.as_view(),
+        name="api-deployment-monitoring",
+    ),
 ]
