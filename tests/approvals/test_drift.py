@@ -311,3 +311,13 @@ def test_the_welch_test_matches_scipys() -> None:
     assert drift._mean_lower_p(a, b) == pytest.approx(expected, rel=1e-9)
     assert drift._mean_lower_p(np.full(50, 0.5), b) < 1e-6  # a constant sample is fine
     assert drift._mean_lower_p(np.full(50, 0.95), b) > 0.99
+
+
+def test_a_gap_within_validations_own_sampling_error_is_not_an_alert() -> None:
+    """The approved coverage was itself measured on 400 validation rows (± about 5.9 pts at 99%)."""
+    measured_exactly = Approved(tau=0.7, coverage=0.7, kept_accuracy=None, kept_agreement=None)
+    measured_on_400 = Approved(tau=0.7, coverage=0.7, kept_accuracy=None, kept_agreement=None, validation_rows=400)
+    assert drift.coverage_signal(650, 1000, approved=measured_exactly).status == "alert"
+    signal = drift.coverage_signal(650, 1000, approved=measured_on_400)
+    assert signal.status == "ok" and "within 5.9 pts" in signal.explanation
+    assert signal.low == pytest.approx(0.7 - measured_on_400.coverage_tolerance())

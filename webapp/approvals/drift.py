@@ -46,6 +46,9 @@ ALPHA = 0.01
 COVERAGE_TOLERANCE = 0.03
 # Accuracy and agreement with the teacher: 2 points below what validation measured on the kept traffic.
 QUALITY_TOLERANCE = 0.02
+# The expected figures are themselves measured on a finite validation set: a gap within its own sampling error
+# (this many standard errors, two-sided 99%) is no evidence of drift, so each tolerance widens to it.
+VALIDATION_Z = 2.576
 # The label-free accuracy estimate: 3 points below validation's own estimate.
 ESTIMATE_TOLERANCE = 0.03
 # PSI rule of thumb (Siddiqi, "Credit Risk Scorecards"): < 0.1 stable, 0.1-0.25 moderate, >= 0.25 a real shift.
@@ -97,6 +100,19 @@ class Approved:
     coverage: float
     kept_accuracy: float | None
     kept_agreement: float | None
+    validation_rows: int | None = None  # how many rows the coverage was measured on
+    validation_kept: int | None = None  # how many of them were kept: what the kept quality was measured on
+
+    def coverage_tolerance(self) -> float:
+        return max(COVERAGE_TOLERANCE, _sampling_margin(self.coverage, self.validation_rows))
+
+    def quality_tolerance(self, expected: float) -> float:
+        return max(QUALITY_TOLERANCE, _sampling_margin(expected, self.validation_kept))
+
+
+def _sampling_margin(share: float, rows: int | None) -> float:
+    """VALIDATION_Z standard errors of a share measured on `rows` rows (0 when the count is unknown)."""
+    return VALIDATION_Z * math.sqrt(share * (1 - share) / rows) if rows else 0.0
 
 
 @dataclass(frozen=True)
@@ -231,12 +247,12 @@ def _not_enough(key: str, name: str, sample: int, minimum: int, what: str, **kno
     )
 
 
-def coverage_band(total: int, expected: float, *, alpha: float = ALPHA) -> tuple[float, float]:
+def coverage_band(total: int, expected: float, *, tolerance: float, alpha: float = ALPHA) -> tuple[float, float]:
     """The coverage a sample of `total` decisions shows with probability 1 - α when the true coverage is the
-    expected one (equal tails of Binomial(total, expected)), widened to the practical tolerance."""
+    expected one (equal tails of Binomial(total, expected)), widened to the tolerance."""
     low = float(binom.ppf(alpha / 2, total, expected)) / total
     high = float(binom.isf(alpha / 2, total, expected)) / total
-    return max(0.0, min(low, expected - COVERAGE_TOLERANCE)), min(1.0, max(high, expected + COVERAGE_TOLERANCE))
+    return max(0.0, min(low, expected - tolerance)), min(1.0, max(high, expected + tolerance))
 
 
 def coverage_signal(kept: int, total: int, *, approved: Approved, min_sample: int = MIN_DECISIONS) -> Signal:
@@ -247,9 +263,10 @@ def coverage_signal(kept: int, total: int, *, approved: Approved, min_sample: in
         return _not_enough(key, name, total, min_sample, "decisions", expected=expected)
     realised = kept / total
     p_value = float(binomtest(kept, total, expected).pvalue)
-    low, high = coverage_band(total, expected)
+    tolerance = approved.coverage_tolerance()
+    low, high = coverage_band(total, expected, tolerance=tolerance)
     gap = realised - expected
-    alert = p_value < ALPHA and abs(gap) >= COVERAGE_TOLERANCE
+    alert = p_value < ALPHA and abs(gap) >= tolerance
     head = (
         f"The student kept {_count(kept)} of {_count(total)} decisions ({realised:.1%}; escalation rate "
         f"{1 - realised:.1%}) against {expected:.1%} expected at τ = {approved.tau:.3g} ({_points(gap)}, binomial "
@@ -263,7 +280,10 @@ def coverage_signal(kept: int, total: int, *, approved: Approved, min_sample: in
         )
         explanation = f"{head}: {direction}."
     elif p_value < ALPHA:
-        explanation = f"{head}: a real but small move, within {COVERAGE_TOLERANCE:.0%} of the approved coverage."
+        explanation = (
+            f"{head}: a real but small move, within {tolerance * 100:.1f} pts of the approved coverage (the "
+            "tolerance, or validation's own sampling error if larger)."
+        )
     else:
         explanation = f"{head}: within what chance alone gives for {_count(total)} decisions."
     return Signal(
@@ -467,11 +487,20 @@ def proportion_interval(successes: int, trials: int, *, level: float = 0.95) -> 
 
 
 def _proportion_below(
-    *, key: str, name: str, successes: int, trials: int, expected: float | None, minimum: int, what: str
+    *,
+    key: str,
+    name: str,
+    successes: int,
+    trials: int,
+    expected: float | None,
+    approved: Approved,
+    minimum: int,
+    what: str,
 ) -> Signal:
     """A share measured on a sample (agreement, accuracy) against the share validation measured: one-sided
-    binomial test that it is lower, and a shortfall of at least QUALITY_TOLERANCE to alert."""
-    low = expected - QUALITY_TOLERANCE if expected is not None else None
+    binomial test that it is lower, and a shortfall of at least the quality tolerance to alert."""
+    tolerance = approved.quality_tolerance(expected) if expected is not None else QUALITY_TOLERANCE
+    low = expected - tolerance if expected is not None else None
     if trials < minimum:
         return _not_enough(key, name, trials, minimum, what, expected=expected, low=low)
     value = successes / trials
@@ -492,7 +521,7 @@ def _proportion_below(
             explanation=f"{head}; validation has no figure to compare with.",
         )
     p_value = float(binomtest(successes, trials, min(max(expected, 1e-12), 1 - 1e-12), alternative="less").pvalue)
-    alert = p_value < ALPHA and value <= expected - QUALITY_TOLERANCE
+    alert = p_value < ALPHA and value <= expected - tolerance
     verdict = (
         f"below the {expected:.1%} validation measured ({_points(value - expected)}, binomial test {_p(p_value)})"
         if alert
@@ -522,6 +551,7 @@ def teacher_agreement_signal(traffic: Traffic, *, approved: Approved) -> Signal:
         successes=int((traffic.agrees & shadowed).sum()),
         trials=int(shadowed.sum()),
         expected=approved.kept_agreement,
+        approved=approved,
         minimum=MIN_SHADOW,
         what="kept decisions also sent to the teacher agree with it",
     )
@@ -535,6 +565,7 @@ def accuracy_signal(traffic: Traffic, *, approved: Approved) -> Signal:
         successes=int((traffic.correct & scored).sum()),
         trials=int(scored.sum()),
         expected=approved.kept_accuracy,
+        approved=approved,
         minimum=MIN_LABELLED,
         what="labelled kept decisions are right",
     )

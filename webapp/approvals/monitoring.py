@@ -46,12 +46,15 @@ def deployment_for_monitoring(*, user: AnyUser, deployment_id: int) -> Deploymen
 
 def approved_of(deployment: Deployment) -> drift.Approved:
     """What the approval expected at τ on validation (frozen in the request's snapshot)."""
-    validation = deployment.request.snapshot["expected"]["validation"]
+    snapshot = deployment.request.snapshot
+    validation = snapshot["expected"]["validation"]
     return drift.Approved(
         tau=deployment.tau,
         coverage=float(validation["coverage"]),
         kept_accuracy=validation.get("kept_accuracy"),
         kept_agreement=validation.get("kept_agreement"),
+        validation_rows=snapshot["validation"].get("examples") or None,
+        validation_kept=validation.get("kept") or None,
     )
 
 
