@@ -97,8 +97,8 @@ class DecisionLog:
 
     times: list[datetime]
     traffic: drift.Traffic
-    start: datetime | None
-    end: datetime | None
+    start: datetime | None  # the first decision of the period
+    end: datetime | None  # the newest decision
     total: int  # every decision the deployment ever logged
     capped: bool  # the period was cut to the newest MAX_DECISIONS
 
@@ -109,9 +109,8 @@ def recent_decisions(deployment: Deployment, *, period: timedelta = RECENT) -> D
     newest = decisions.order_by("-created_at").values_list("created_at", flat=True).first()
     if newest is None:
         return DecisionLog([], _traffic([]), None, None, 0, False)
-    start = newest - period
     rows = list(
-        decisions.filter(created_at__gt=start)
+        decisions.filter(created_at__gt=newest - period)
         .order_by("-created_at", "-pk")
         .values_list(*DECISION_COLUMNS)[: MAX_DECISIONS + 1]
     )
@@ -120,7 +119,7 @@ def recent_decisions(deployment: Deployment, *, period: timedelta = RECENT) -> D
     return DecisionLog(
         times=[row[0] for row in rows],
         traffic=_traffic(rows),
-        start=rows[0][0] if capped else start,
+        start=rows[0][0],
         end=newest,
         total=total,
         capped=capped,

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from webapp.ui.plotting import PALETTE, new_figure
 
 PRODUCTION_COLOR = PALETTE[0]
-VALIDATION_COLOR = PALETTE[5]
+VALIDATION_COLOR = PALETTE[3]
 APPROVED_COLOR = PALETTE[2]
 MEASURED_COLOR = PALETTE[4]
 STATUS_COLORS = {"ok": "#2e7d32", "alert": "#c62828", "not_enough_data": "#9e9e9e"}

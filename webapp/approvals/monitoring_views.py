@@ -26,8 +26,11 @@ TAB = "approvals"  # the task tab deployments belong to
 
 def monitoring_context(deployment: Deployment) -> dict[str, Any]:
     """What the page (and its periodic refresh) shows; checking also records newly seen alerts."""
-    payload = report_payload(monitoring_check(deployment=deployment))
+    report = monitoring_check(deployment=deployment)
+    payload = report_payload(report)
     return {
+        "period_start": report.log.start,
+        "period_end": report.log.end,
         "deployment": deployment,
         "monitoring": payload,
         "estimated": next(s for s in payload["signals"] if s["key"] == "estimated_accuracy"),
