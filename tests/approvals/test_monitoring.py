@@ -278,3 +278,12 @@ def test_the_charts_draw_the_band_each_verdict_and_both_histograms(deployment):
     assert [t.type for t in histogram.data] == ["bar", "bar"]
     assert sum(histogram.data[0].y) == pytest.approx(1.0) and sum(histogram.data[1].y) == pytest.approx(1.0)
     assert figures["monitoring-accuracy"].data[0].name == "estimated (mean confidence of kept)"
+
+
+def test_the_periodic_check_records_alerts_nobody_has_seen(deployment):
+    from workers.tasks import check_monitoring
+
+    record_decisions(deployment, drifted(deployment))
+    assert check_monitoring() >= 2  # the task body, as beat runs it (coverage, PSI, ...)
+    assert {e.evidence["signal"] for e in alerts_audited(deployment)} >= {"coverage", "psi"}
+    assert check_monitoring() == 0  # the same episodes: nothing new

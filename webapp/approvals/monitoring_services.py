@@ -30,6 +30,16 @@ def monitoring_check(*, deployment: Deployment) -> MonitoringReport:
     return report
 
 
+def monitoring_check_active() -> int:
+    """The periodic check (Celery beat): every active deployment that has logged decisions, so an alert is
+    recorded when it starts even if nobody has the page open. Returns how many episodes it opened."""
+    deployments = Deployment.objects.filter(state=Deployment.State.ACTIVE, decisions__isnull=False).distinct()
+    opened = 0
+    for deployment in deployments.select_related("task__team", "student", "request__scenario"):
+        opened += len(alerts_record(deployment=deployment, report=monitoring_report(deployment)))
+    return opened
+
+
 @transaction.atomic
 def alerts_record(*, deployment: Deployment, report: MonitoringReport) -> list[MonitoringAlert]:
     """Open an episode (and append its "monitoring.alert" audit line) for each signal newly in alert; close the
