@@ -120,3 +120,7 @@ def test_the_api_returns_the_page_payload(deployment, viewer, api):
     assert body["period"]["decisions"] == len(validation_confidences(deployment))
     assert body["recertification"]["min_rows"] == 299
     assert body["cost_basis"]["scenario"] == "'Deploy case' v1"
+
+
+def test_the_api_needs_a_token(deployment, api):
+    assert api(None).get(reverse("api-deployment-monitoring", args=[deployment.pk])).status_code in (401, 403)

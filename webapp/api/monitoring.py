@@ -64,6 +64,7 @@ class DeploymentMonitoringApi(generics.GenericAPIView):
     @extend_schema(summary="Monitoring of a deployment: drift signals, alerts with $ impact, re-certified τ")
     def get(self, request: Request, deployment_id: int) -> Response:
         deployment = deployment_for_monitoring(user=request.user, deployment_id=deployment_id)
-        payload = report_payload(monitoring_check(deployment=deployment))
-        payload["recertification"] = recertification_payload(production_certificate(deployment))
+        report = monitoring_check(deployment=deployment)
+        payload = report_payload(report)
+        payload["recertification"] = recertification_payload(production_certificate(deployment, recent=report.log))
         return Response(payload)

@@ -496,13 +496,14 @@ def _proportion_below(
     approved: Approved,
     minimum: int,
     what: str,
+    sample_noun: str,
 ) -> Signal:
     """A share measured on a sample (agreement, accuracy) against the share validation measured: one-sided
     binomial test that it is lower, and a shortfall of at least the quality tolerance to alert."""
     tolerance = approved.quality_tolerance(expected) if expected is not None else QUALITY_TOLERANCE
     low = expected - tolerance if expected is not None else None
     if trials < minimum:
-        return _not_enough(key, name, trials, minimum, what, expected=expected, low=low)
+        return _not_enough(key, name, trials, minimum, sample_noun, expected=expected, low=low)
     value = successes / trials
     interval = proportion_interval(successes, trials)
     head = f"{_count(successes)} of {_count(trials)} {what}: {value:.1%} (95% CI {interval[0]:.1%}-{interval[1]:.1%})"
@@ -554,6 +555,7 @@ def teacher_agreement_signal(traffic: Traffic, *, approved: Approved) -> Signal:
         approved=approved,
         minimum=MIN_SHADOW,
         what="kept decisions also sent to the teacher agree with it",
+        sample_noun="kept decisions also sent to the teacher (raise the shadow rate to get some)",
     )
 
 
@@ -568,6 +570,7 @@ def accuracy_signal(traffic: Traffic, *, approved: Approved) -> Signal:
         approved=approved,
         minimum=MIN_LABELLED,
         what="labelled kept decisions are right",
+        sample_noun="kept decisions with a known label (upload labelled decisions to get some)",
     )
 
 

@@ -34,7 +34,7 @@ def monitoring_context(deployment: Deployment) -> dict[str, Any]:
         "deployment": deployment,
         "monitoring": payload,
         "estimated": next(s for s in payload["signals"] if s["key"] == "estimated_accuracy"),
-        "recertification": recertification_payload(production_certificate(deployment)),
+        "recertification": recertification_payload(production_certificate(deployment, recent=report.log)),
         "episodes": MonitoringAlert.objects.filter(deployment=deployment)[:20],
         "charts": monitoring_charts.monitoring_figures(payload) if payload["period"]["decisions"] else {},
     }

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from webapp.approvals.models import Deployment, ServedDecision
-from webapp.approvals.monitoring import MAX_DECISIONS, recent_decisions
+from webapp.approvals.monitoring import MAX_DECISIONS, DecisionLog, recent_decisions
 from webapp.economics.certify import CertifiedRisk, CertifiedTau, certified_tau, min_kept_to_certify
 from webapp.economics.routing import PredictionSet
 
@@ -53,7 +53,8 @@ class Recertification:
         return self.tau is not None
 
 
-def production_certificate(deployment: Deployment) -> Recertification:
+def production_certificate(deployment: Deployment, *, recent: DecisionLog | None = None) -> Recertification:
+    """`recent`: the deployment's recent decisions when the caller has read them already."""
     certificate = deployment.request.snapshot["certificate"]
     approved_risk: CertifiedRisk = certificate["risk"]
     target, delta = float(certificate["target"]), float(certificate["delta"])
@@ -66,7 +67,7 @@ def production_certificate(deployment: Deployment) -> Recertification:
     if sets[approved_risk] is None and sets[other] is not None:
         risk = other
         note = f"No {ROW_KINDS[approved_risk]} yet, so this certifies {other} instead of {approved_risk}. "
-    recent = recent_decisions(deployment)
+    recent = recent if recent is not None else recent_decisions(deployment)
     confidence = recent.traffic.confidence
     realised = float(recent.traffic.kept.mean()) if len(confidence) else None
     approved_coverage = float(deployment.request.snapshot["expected"]["validation"]["coverage"])
