@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from webapp.api import approvals, archive, distillation, economics, evaluation, views
+from webapp.api import approvals, archive, distillation, economics, evaluation, monitoring, views
 
 # Names start with "api-": the web pages already use "task-detail", "job-detail" and so on.
 urlpatterns = [
@@ -103,4 +103,10 @@ urlpatterns = [
         "deployments/<int:deployment_id>/revoke/", approvals.DeploymentRevokeApi.as_view(), name="api-deployment-revoke"
     ),
     path("tasks/<int:task_id>/audit/", approvals.TaskAuditApi.as_view(), name="api-task-audit"),
+    # Monitoring (issue 10): drift of a deployment's traffic, with the $ impact of each alert.
+    path(
+        "deployments/<int:deployment_id>/monitoring/",
+        monitoring.DeploymentMonitoringApi.as_view(),
+        name="api-deployment-monitoring",
+    ),
 ]

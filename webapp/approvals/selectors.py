@@ -36,7 +36,7 @@ def deployments_visible_to(*, user: AnyUser) -> QuerySet[Deployment]:
 def deployment_get_for_user(*, user: AnyUser, deployment_id: int) -> Deployment:
     found = (
         deployments_visible_to(user=user)
-        .select_related("task__team", "student", "teacher", "request", "created_by", "ended_by")
+        .select_related("task__team", "student", "teacher", "request__scenario", "created_by", "ended_by")
         .filter(pk=deployment_id)
         .first()
     )

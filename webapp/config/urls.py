@@ -84,6 +84,7 @@ urlpatterns = [
     ],
     path("", include("webapp.economics.urls")),  # scenarios, reports, exports, share links
     path("", include("webapp.approvals.urls")),  # gates, requests, deployments, audit log
+    path("", include("webapp.approvals.monitoring_urls")),  # drift of a deployment's traffic
     path("api/", include("webapp.api.urls")),
     path("admin/", admin.site.urls),
 ]
