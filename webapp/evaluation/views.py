@@ -166,7 +166,8 @@ def _side_by_side(columns: list[list[Evaluation]]) -> dict[str, Any]:
             names[key] = evaluation.model_label
             cells.setdefault(key, [None] * len(columns))[index] = evaluation
     return {
-        "datasets": [f"{es[0].dataset_name}" for es in columns],
+        "datasets": [{"name": es[0].dataset_name, "role": es[0].dataset_role} for es in columns],
+        "any_out_of_scope": any(e.metrics.get("out_of_scope") for es in columns for e in es),
         "rows": [
             {"name": names[key], "cells": cells[key]} for key in sorted(cells, key=lambda k: (k[0] is None, names[k]))
         ],

@@ -5,7 +5,7 @@ from django import forms
 from domain.model_refs import PRESETS
 from webapp.registry.models import Dataset, Task, Teacher
 from webapp.registry.services import TASK_FIELDS
-from webapp.ui.forms import TaskScopedTraining
+from webapp.ui.forms import ModelNameChoiceField, TaskScopedTraining
 
 
 class TaskForm(forms.ModelForm):
@@ -92,7 +92,7 @@ class LabelsForm(forms.Form):
 
 
 class FinetuneForm(TaskScopedTraining):
-    teacher = forms.ModelChoiceField(queryset=Teacher.objects.none(), label="Base model")
+    teacher = ModelNameChoiceField(queryset=Teacher.objects.none(), label="Base model")
 
     def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
         super().__init__(*args, task=task, **kwargs)

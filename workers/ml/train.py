@@ -466,5 +466,5 @@ def _improved(accuracy: float, loss: float, best_accuracy: float, best_loss: flo
 
 
 def _count(number: int, noun: str) -> str:
-    """"1 epoch", "3 epochs": the log reads as a sentence."""
+    """A count and its noun, "1 epoch" or "3 epochs": the log reads as a sentence."""
     return f"{number:,} {noun}{'' if number == 1 else 's'}"

@@ -104,6 +104,6 @@ def model_name(name: str | None, limit: int = 0) -> SafeString | str:
 
 @register.filter
 def plural(count: int | float | None, word: str) -> str:
-    """"1 epoch", "3 epochs", "1,200 rows": a count with its noun (nouns that add an s)."""
+    """ "1 epoch", "3 epochs", "1,200 rows": a count with its noun (nouns that add an s)."""
     number = count if count is not None else 0
     return f"{thousands(number)} {word}{'' if number == 1 else 's'}"
