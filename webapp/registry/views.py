@@ -13,6 +13,7 @@ from webapp.distillation.services import finetune_start
 from webapp.jobs.selectors import jobs_of_task
 from webapp.jobs.services import spec_or_validation_error
 from webapp.registry import charts
+from webapp.registry.checklist import task_checklist
 from webapp.registry.forms import DatasetUploadForm, FinetuneForm, LabelsForm, TaskForm, TeacherForm, TeacherOutputsForm
 from webapp.registry.models import Dataset, Task
 from webapp.registry.selectors import (
@@ -89,6 +90,7 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         "roles_present": {d.role for d in datasets},
         "teachers": list(task.teachers.all()),
         "recent_jobs": jobs_of_task(task=task)[:5],
+        "checklist": task_checklist(task),
     }
     return render(request, "registry/task_detail.html", context)
 
