@@ -86,6 +86,12 @@ class TeacherOutputsForm(TeacherCostFields):
         '"probs"; a list in the task\'s label order, or an object {label: score}.',
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The Teachers tab shows this form next to the register form, whose fields have the same names:
+        # its own element ids, so each label focuses its own input.
+        kwargs.setdefault("auto_id", "outputs_%s")
+        super().__init__(*args, **kwargs)
+
 
 class LabelsForm(forms.Form):
     labels = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), help_text="One label a line.")
@@ -95,6 +101,7 @@ class FinetuneForm(TaskScopedTraining):
     teacher = ModelNameChoiceField(queryset=Teacher.objects.none(), label="Base model")
 
     def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "finetune_%s")  # its own element ids on the Teachers tab (see above)
         super().__init__(*args, task=task, **kwargs)
         teachers = task.teachers.exclude(backend=Teacher.Backend.PRECOMPUTED)  # no weights to tune
         self.fields["teacher"].queryset = teachers  # type: ignore[attr-defined]
