@@ -190,7 +190,7 @@ def evaluation_detail(request: HttpRequest, evaluation_id: int) -> HttpResponse:
     )
     gap = None
     if evaluation.dataset_role == Dataset.Role.OOD and in_distribution and evaluation.accuracy is not None:
-        gap = {"test": in_distribution, "drop": in_distribution.accuracy - evaluation.accuracy}
+        gap = {"test": in_distribution, "change": evaluation.accuracy - in_distribution.accuracy}
     context = task_context(request, evaluation.task, "evaluation") | {
         "evaluation": evaluation,
         "quality": quality,

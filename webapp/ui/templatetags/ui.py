@@ -63,10 +63,10 @@ def usd(value: float | None, digits: int = 0) -> str:
 
 @register.filter
 def points(value: float | None) -> str:
-    """A difference of two shares in percentage points ("+1.2 pts")."""
+    """A difference of two shares in percentage points ("+1.2 points"), never as a percentage of a percentage."""
     if value is None:
         return "—"
-    return f"{value * 100:+.1f} pts"
+    return f"{value * 100:+.1f} points"
 
 
 @register.filter
