@@ -424,6 +424,61 @@
     xhr.send(new FormData(form));
   }
 
+  /* ---------------------------------------------------- job duration estimate --
+     A long job's form says how long it will take ([data-estimate], built by webapp/ui/estimates.py from
+     past jobs' measured cost) and updates as the training set, epochs or student sizes change. The same
+     sums as TrainingRate.seconds; the server renders the first text, so it reads without JS too. */
+  function roughDuration(seconds) {
+    const minutes = Math.round(seconds / 60);
+    if (minutes < 1) return "under a minute";
+    if (minutes < 60) return `about ${minutes} min`;
+    const hours = Math.floor(minutes / 60), rest = minutes % 60;
+    return rest ? `about ${hours} h ${rest} min` : `about ${hours} h`;
+  }
+
+  function updateEstimate(form) {
+    const el = form?.querySelector("[data-estimate]");
+    const text = el?.querySelector("[data-estimate-text]");
+    if (!text) return;
+    const c = JSON.parse(el.dataset.estimate);
+    const value = (name) => form.elements[name]?.value ?? "";
+    const rows = c.rows[value("train")];
+    const epochs = parseInt(value("epochs"), 10);
+    if (!rows || !(epochs > 0)) {
+      text.textContent = "Choose a training set and the epochs to see how long it takes.";
+      return;
+    }
+    let sizes = [1];
+    if (c.perLayer) {
+      sizes = value("construction") === "pretrained" ? [c.pretrainedLayers]
+        : [...new Set(value("layers").split(",").map((s) => parseInt(s, 10)).filter((n) => n > 0))];
+      if (!sizes.length) sizes = [1];
+    }
+    const trained = value("validation") ? rows : rows * (1 - c.validationShare);
+    const seconds = sizes.reduce(
+      (sum, n) => sum + c.overheadSeconds + trained * epochs * c.secondsPerExample * (c.perLayer ? n : 1), 0);
+    const where = c.device ? ` on ${c.device}` : "";
+    const students = sizes.length > 1 ? ` for ${sizes.length} students` : "";
+    text.textContent = `Up to ${roughDuration(seconds)}${where}${students}: ` +
+      `${formatCount(rows)} rows × ${epochs} epoch${epochs === 1 ? "" : "s"}`;
+  }
+
+  function onEstimateInput(ev) {
+    if (ev.target.form?.querySelector("[data-estimate]")) updateEstimate(ev.target.form);
+  }
+
+  // "Quick first try" fills the form in place (the link reloads the page with ?preset=quick without JS).
+  function onPresetClick(ev) {
+    const link = ev.target.closest?.("a[data-preset]");
+    const form = link?.closest("form");
+    if (!form) return;
+    ev.preventDefault();
+    for (const [name, value] of Object.entries(JSON.parse(link.dataset.preset))) {
+      if (form.elements[name]) form.elements[name].value = value;
+    }
+    updateEstimate(form);
+  }
+
   /* ---------------------------------------------------------------- boot -- */
   function init() {
     localizeTimes();
@@ -434,6 +489,9 @@
   document.addEventListener("click", onConfirmClick, true);
   document.addEventListener("job:finished", onJobFinished);
   document.addEventListener("submit", onUploadSubmit);
+  document.addEventListener("input", onEstimateInput);
+  document.addEventListener("change", onEstimateInput);
+  document.addEventListener("click", onPresetClick);
   // After settling, not right after the swap: charts must measure their final, laid-out container.
   document.addEventListener("htmx:afterSettle", () => { pruneLive(); init(); });
   // Free Plotly's resize listeners when htmx removes a chart.

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role, role_for
 from webapp.distillation.services import finetune_start
+from webapp.jobs.models import Job
 from webapp.jobs.selectors import jobs_of_task
 from webapp.jobs.services import spec_or_validation_error
 from webapp.registry import charts
@@ -32,6 +33,7 @@ from webapp.registry.services import (
     teacher_upload_outputs,
 )
 from webapp.ui.context import task_context
+from webapp.ui.estimates import preset_initial, training_estimate
 
 
 @login_required
@@ -210,11 +212,13 @@ def teacher_page(
     """The Teachers tab: registered, fine-tuned and uploaded teachers, and the forms that add them."""
     forms = {
         "form": form or TeacherForm(),
-        "finetune_form": finetune_form or FinetuneForm(task=task),
+        "finetune_form": finetune_form
+        or FinetuneForm(task=task, initial=preset_initial(request, Job.Kind.FINETUNE_TEACHER)),
         "outputs_form": outputs_form or TeacherOutputsForm(),
     }
     context = task_context(request, task, "teachers") | forms
     context["teachers"] = task.teachers.select_related("base", "source_job")
+    context["estimate"] = training_estimate(forms["finetune_form"], Job.Kind.FINETUNE_TEACHER)
     invalid = any(f.errors for f in forms.values())
     return render(request, "registry/teacher_list.html", context, status=400 if invalid else 200)
 

@@ -62,6 +62,7 @@ def finetune_teacher(spec: FinetuneSpec, ctx: JobContext) -> TeacherTrained:
         "val_accuracy": result.best_val_accuracy,
         "val_loss": result.best_val_loss,
         "epochs": result.epochs_completed,
+        "seconds_per_epoch": result.seconds_per_epoch,  # what the next job's duration estimate is made from
     }
     metadata = {
         "kind": "teacher",
