@@ -71,8 +71,12 @@ def device_label(speed: dict[str, Any]) -> str:
     device = speed.get("device")
     if isinstance(device, dict):
         name = f": {device['name']}" if device.get("name") else ""
-        return f"{device.get('kind', '?')}{name}, {device.get('threads', '?')} threads"
-    return f"{device}, {speed.get('threads', '?')} threads" if device else ""
+        return f"{device.get('kind', '?')}{name}, {_threads(device.get('threads'))}"
+    return f"{device}, {_threads(speed.get('threads'))}" if device else ""
+
+
+def _threads(count: object) -> str:
+    return f"{count} thread{'' if count == 1 else 's'}" if count is not None else "? threads"
 
 
 def model_key(model: Teacher | Student) -> str:

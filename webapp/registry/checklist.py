@@ -10,6 +10,7 @@ from webapp.jobs.models import Job
 from webapp.registry.models import Dataset, Task
 
 DATA_ROLES = (Dataset.Role.TRAIN, Dataset.Role.VALIDATION, Dataset.Role.TEST, Dataset.Role.OOD)
+SHORT_ROLE = {Dataset.Role.OOD: "OOD"}
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def task_checklist(task: Task) -> list[Step]:
     requests = list(task.approval_requests.values_list("state", flat=True))
     decided = sum(state in (ApprovalRequest.State.APPROVED, ApprovalRequest.State.REJECTED) for state in requests)
     profiled = task.jobs.filter(kind=Job.Kind.PROFILE_DATASET, status=Job.Status.SUCCEEDED).exists()
-    sets_present = [role.label.lower() for role in DATA_ROLES if role in roles]
+    sets_present = [SHORT_ROLE.get(role, role) for role in DATA_ROLES if role in roles]
     waiting = sum(state == ApprovalRequest.State.PENDING for state in requests)
     return [
         Step(
