@@ -27,7 +27,9 @@ from webapp.registry.selectors import dataset_get_for_user, student_get_for_user
 
 class EvaluationSerializer(serializers.ModelSerializer):
     model_deleted = serializers.BooleanField(read_only=True, help_text="The measured model was deleted since.")
-    predictions_url = serializers.SerializerMethodField(help_text="Per-example predictions (JSONL), token auth.")
+    predictions_url = serializers.SerializerMethodField(
+        help_text="Absolute URL of the per-example predictions (JSONL), token auth."
+    )
 
     class Meta:
         model = Evaluation
@@ -68,7 +70,10 @@ class EvaluationSerializer(serializers.ModelSerializer):
     def get_predictions_url(self, evaluation: Evaluation) -> str | None:
         if not evaluation.predictions_path:
             return None
-        return reverse("api-evaluation-predictions", args=[evaluation.pk])
+        path = reverse("api-evaluation-predictions", args=[evaluation.pk])
+        # Absolute, so a client can fetch it as given (like any link in an API answer).
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
 
 
 class EvaluateSerializer(serializers.Serializer):

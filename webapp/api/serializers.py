@@ -248,6 +248,7 @@ class JobSerializer(serializers.Serializer):
     parent_id = serializers.IntegerField(allow_null=True, help_text="The sweep this job belongs to, if any.")
     kind = serializers.ChoiceField(choices=Job.Kind.choices)
     kind_label = serializers.CharField()
+    title = serializers.CharField(help_text="What the job does, in words (its kind for jobs started before titles).")
     status = serializers.ChoiceField(choices=Job.Status.choices)
     status_label = serializers.CharField()
     is_terminal = serializers.BooleanField()

@@ -18,16 +18,18 @@ from webapp.distillation.services import (
     teacher_layer_count,
 )
 from webapp.evaluation.selectors import evaluations_by_model
+from webapp.jobs.models import Job
 from webapp.jobs.services import spec_or_validation_error
 from webapp.registry.downloads import model_artifact_download
 from webapp.registry.selectors import student_get_for_user, task_get_for_user
 from webapp.ui.context import task_context
+from webapp.ui.estimates import preset_initial, training_estimate
 
 
 @login_required
 def student_list(request: HttpRequest, task_id: int) -> HttpResponse:
     task = task_get_for_user(user=request.user, task_id=task_id)
-    form = DistillForm(request.POST or None, task=task)
+    form = DistillForm(request.POST or None, task=task, initial=preset_initial(request, Job.Kind.DISTILL_STUDENT))
     if request.method == "POST":
         require_role(user=request.user, team=task.team, role=Role.MEMBER)
         if form.is_valid():
@@ -58,6 +60,7 @@ def student_list(request: HttpRequest, task_id: int) -> HttpResponse:
         # Each teacher's measured quality against the bar, shown next to the form before anyone distils.
         "teacher_gates": [(t, gate, gate_message(gate)) for t in teachers for gate in [teacher_gate(t)]],
         "evidence": evaluations_by_model(task),
+        "estimate": training_estimate(form, Job.Kind.DISTILL_STUDENT),
     }
     return render(request, "distillation/student_list.html", context, status=400 if form.errors else 200)
 

@@ -2,6 +2,7 @@
 
 import plotly.graph_objects as go
 
+from domain.naming import shorten
 from webapp.evaluation.confusion import ConfusionView
 from webapp.evaluation.models import Evaluation
 from webapp.evaluation.tier import TierTable, pareto_front
@@ -10,25 +11,34 @@ from webapp.ui.plotting import PALETTE, new_figure
 # The page's default legend (y=-0.2) sits on the x-axis title once several models are listed.
 _LEGEND_BELOW_AXIS_TITLE = {"orientation": "h", "y": -0.3}
 KIND_SYMBOL = {"teacher": "star", "student": "circle", "quantized": "diamond", "external": "square"}
+# The legend's group titles: which marker is which kind (the legend draws each model's marker next to it).
+KIND_LEGEND = {
+    "teacher": "teachers (stars)",
+    "student": "students (circles)",
+    "quantized": "int8 variants (diamonds)",
+    "external": "imported results (squares)",
+}
+LEGEND_NAME_LIMIT = 40
 QUALITY_BAR_COLOR = "#d32f2f"
 
 
 def quality_latency_figure(table: TierTable) -> go.Figure:
-    """Each evaluated model at (batch-1 latency, score on the primary set); the Pareto frontier joined."""
+    """Each evaluated model at (batch-1 latency, score on the primary set); the Pareto frontier joined.
+
+    Models are named in the legend, not beside their points: close points' labels overlapped. The legend
+    groups them by kind under a title saying which marker each kind has."""
     points = table.primary_points()
-    by_latency = sorted(p["latency_ms"] for p in points)
     traces = [
         go.Scatter(
-            mode="markers+text",
-            name=point["name"],
+            mode="markers",
+            name=shorten(point["name"], LEGEND_NAME_LIMIT),
             x=[point["latency_ms"]],
             y=[point["score"]],
-            text=[point["name"]],
-            textposition=_label_side(point["latency_ms"], by_latency),
             cliponaxis=False,
             marker={"size": 12, "symbol": KIND_SYMBOL.get(point["kind"], "circle"), "color": PALETTE[i % 8]},
             hovertemplate=f"{point['name']}<br>%{{x:.2f}} ms, %{{y:.1%}}<extra></extra>",
-            showlegend=False,
+            legendgroup=point["kind"],
+            legendgrouptitle={"text": KIND_LEGEND.get(point["kind"], point["kind"])},
         )
         for i, point in enumerate(points)
     ]
@@ -42,6 +52,8 @@ def quality_latency_figure(table: TierTable) -> go.Figure:
                 y=[p["score"] for p in front],
                 line={"dash": "dot", "color": "#888", "shape": "hv"},
                 hoverinfo="skip",
+                legendgroup="frontier",
+                legendgrouptitle={"text": "nothing beats these on both"},
             )
         )
     figure = new_figure(
@@ -50,6 +62,9 @@ def quality_latency_figure(table: TierTable) -> go.Figure:
         xaxis={"title": {"text": "batch-1 latency p50 (ms, log)"}, "type": "log"},
         yaxis={"title": {"text": table.metric_label}, "tickformat": ".0%"},
         height=420,
+        # Beside the plot, one model a line: the names need the width more than the plot does.
+        legend={"orientation": "v", "x": 1.02, "y": 1, "xanchor": "left", "yanchor": "top", "groupclick": "toggleitem"},
+        margin={"r": 16},
     )
     figure.add_hline(
         y=table.quality_min,
@@ -153,15 +168,6 @@ def risk_coverage_figure(evaluations: list[Evaluation], *, title: str) -> go.Fig
         height=400,
         legend=_LEGEND_BELOW_AXIS_TITLE,
     )
-
-
-def _label_side(latency: float, by_latency: list[float]) -> str:
-    """Labels of the fastest and slowest models point inwards, so long names stay on the chart."""
-    if len(by_latency) > 1 and latency == by_latency[0]:
-        return "top right"
-    if len(by_latency) > 1 and latency == by_latency[-1]:
-        return "top left"
-    return "top center"
 
 
 def _calibrated(evaluations: list[Evaluation]) -> list[Evaluation]:

@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 
+from domain.naming import shorten
 from webapp.registry.models import Dataset, Student, Task, Teacher
 from webapp.ui.forms import DatasetChoiceField, dataset_choice_label
 
@@ -41,8 +42,8 @@ class EvaluateForm(forms.Form):
         self.task = task
         teachers = [t for t in task.teachers.active() if t.has_task_head]
         students = list(task.students.active().select_related("parent"))
-        self.fields["models"].choices = [(f"teacher:{t.pk}", f"Teacher · {t.name}") for t in teachers] + [
-            (f"student:{s.pk}", f"Student · {s.name}") for s in students
+        self.fields["models"].choices = [(f"teacher:{t.pk}", f"Teacher · {shorten(t.name)}") for t in teachers] + [
+            (f"student:{s.pk}", f"Student · {shorten(s.name)}") for s in students
         ]
         self.fields["models"].initial = [value for value, _ in self.fields["models"].choices]
         evaluable = task.datasets.active().exclude(role__in=[Dataset.Role.TRAIN, Dataset.Role.UNLABELED])

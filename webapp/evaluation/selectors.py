@@ -53,6 +53,11 @@ def latest_evaluations(task: Task) -> list[Evaluation]:
     return latest
 
 
+def evaluations_of_job(job_id: int) -> QuerySet[Evaluation]:
+    """What an evaluate job recorded, one row per dataset, in the order the datasets were asked for."""
+    return Evaluation.objects.filter(job_id=job_id).select_related("teacher", "student").order_by("pk")
+
+
 def teacher_measured_quality(teacher: Teacher) -> tuple[float | None, str]:
     """The teacher's best evidence on the task's metric, and where it comes from: its newest evaluation on
     a validation or test set, else the validation accuracy its fine-tune job reached; (None, "") if never

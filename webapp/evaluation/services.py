@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from domain.naming import shorten
 from domain.perturb import perturb_rows
 from domain.results import ModelEvaluated
 from domain.specs import EvaluateSpec
@@ -64,7 +65,8 @@ def evaluate_start(
             save_probabilities=save_probabilities,
         )
     )
-    return job_enqueue(task=task, spec=spec, user=user)
+    title = f"Evaluate {shorten(model.name)} on {', '.join(str(d) for d in datasets)}"
+    return job_enqueue(task=task, spec=spec, user=user, title=title)
 
 
 @transaction.atomic

@@ -173,7 +173,8 @@ def _side_by_side(columns: list[list[Evaluation]]) -> dict[str, Any]:
             names[key] = evaluation.model_label
             cells.setdefault(key, [None] * len(columns))[index] = evaluation
     return {
-        "datasets": [f"{es[0].dataset_name}" for es in columns],
+        "datasets": [{"name": es[0].dataset_name, "role": es[0].dataset_role} for es in columns],
+        "any_out_of_scope": any(e.metrics.get("out_of_scope") for es in columns for e in es),
         "rows": [
             {"name": names[key], "cells": cells[key]} for key in sorted(cells, key=lambda k: (k[0] is None, names[k]))
         ],
@@ -196,7 +197,7 @@ def evaluation_detail(request: HttpRequest, evaluation_id: int) -> HttpResponse:
     )
     gap = None
     if evaluation.dataset_role == Dataset.Role.OOD and in_distribution and evaluation.accuracy is not None:
-        gap = {"test": in_distribution, "drop": in_distribution.accuracy - evaluation.accuracy}
+        gap = {"test": in_distribution, "change": evaluation.accuracy - in_distribution.accuracy}
     show_all = request.GET.get("classes") == "all"
     confusion = evaluation_confusion(evaluation, show=None if show_all else DEFAULT_SHOWN)
     context = task_context(request, evaluation.task, "evaluation") | {

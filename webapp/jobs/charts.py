@@ -21,6 +21,12 @@ def token_length_figure(result: dict[str, Any]) -> go.Figure:
 # The curves a training job's chart shows (other reported metrics, like the learning rate, stay in the
 # stored series): losses on the left axis, accuracy on a 0-1 axis on the right.
 CURVES = ("train_loss", "val_loss", "val_accuracy")
+# What the legend calls them; each trace keeps its metric's key in `meta`, which the page extends it by.
+CURVE_NAMES = {
+    "train_loss": "training loss",
+    "val_loss": "validation loss",
+    "val_accuracy": "validation accuracy (right axis)",
+}
 
 
 def metric_series(points: Iterable[tuple[str, int, float]]) -> dict[str, dict[str, list[float]]]:
@@ -38,9 +44,12 @@ def training_curves_figure(series: dict[str, dict[str, list[float]]]) -> go.Figu
     traces = [
         go.Scatter(
             mode="lines+markers" if name.startswith("val") else "lines",
-            name=name,
-            x=series.get(name, {}).get("x", []),
-            y=series.get(name, {}).get("y", []),
+            name=CURVE_NAMES[name],
+            meta=name,
+            # plotly.js leaves a trace with no points out of the legend: a curve without points yet holds one
+            # empty (null) point, so the legend says which line is which from the start.
+            x=series.get(name, {}).get("x") or [None],
+            y=series.get(name, {}).get("y") or [None],
             yaxis="y2" if name.endswith("accuracy") else "y",
         )
         for name in CURVES

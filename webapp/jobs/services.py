@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from domain.naming import shorten
 from domain.specs import JobSpec, ProfileSpec, SpecError, SweepSpec
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role
@@ -49,9 +50,12 @@ def send_to_worker(job: Job) -> bool:
     return True
 
 
-def job_enqueue(*, task: Task, spec: JobSpec, user: AbstractBaseUser, parent: Job | None = None) -> Job:
-    """The one way a job is created: its typed spec is what `params` stores. A sweep parent runs nothing
-    itself (its children do), so it starts running at once instead of going to a queue."""
+def job_enqueue(
+    *, task: Task, spec: JobSpec, user: AbstractBaseUser, parent: Job | None = None, title: str = ""
+) -> Job:
+    """The one way a job is created: its typed spec is what `params` stores, `title` says what it does in
+    words. A sweep parent runs nothing itself (its children do), so it starts running at once instead of
+    going to a queue."""
     require_role(user=user, team=task.team, role=Role.MEMBER)
     require_not_archived(task)
     # Ask Redis before storing anything: with the queue down the caller is told, and no row is left
@@ -59,7 +63,13 @@ def job_enqueue(*, task: Task, spec: JobSpec, user: AbstractBaseUser, parent: Jo
     if redis_problem(settings.CELERY_BROKER_URL) is not None:
         raise QueueUnavailable()
     job = Job.objects.create(
-        task=task, parent=parent, kind=spec.kind, params=spec.to_params(), queue=spec.queue, created_by=user
+        task=task,
+        parent=parent,
+        kind=spec.kind,
+        title=title[:300],
+        params=spec.to_params(),
+        queue=spec.queue,
+        created_by=user,
     )
     if isinstance(spec, SweepSpec):
         lifecycle.job_start_parent(job, children=len(spec.sizes))
@@ -95,7 +105,8 @@ def profile_job_start(
     spec = spec_or_validation_error(
         lambda: ProfileSpec(dataset_id=dataset.pk, teacher_id=teacher.pk, max_length=max_length or teacher.max_length)
     )
-    return job_enqueue(task=task, spec=spec, user=user)
+    title = f"Profile {dataset} with {shorten(teacher.name)}'s tokenizer"
+    return job_enqueue(task=task, spec=spec, user=user, title=title)
 
 
 def jobs_reap_lost() -> int:

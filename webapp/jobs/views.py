@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role
+from webapp.evaluation.selectors import evaluations_of_job
 from webapp.jobs import charts
 from webapp.jobs.compare import final_figures, side_by_side
 from webapp.jobs.forms import ProfileJobForm
@@ -102,6 +103,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         )
     context = task_context(request, job.task, "jobs") | {
         "job": job,
+        "evaluations": evaluations_of_job(job.pk) if job.kind == Job.Kind.EVALUATE else None,
         "payload": job_payload(job),
         "figures": figures,
         "curves": curves,

@@ -5,7 +5,7 @@ from django import forms
 from domain.model_refs import PRESETS
 from webapp.registry.models import Dataset, Task, Teacher
 from webapp.registry.services import TASK_FIELDS
-from webapp.ui.forms import TaskScopedTraining
+from webapp.ui.forms import ModelNameChoiceField, TaskScopedTraining
 
 
 class TaskForm(forms.ModelForm):
@@ -92,6 +92,12 @@ class TeacherOutputsForm(TeacherCostFields):
         '"probs"; a list in the task\'s label order, or an object {label: score}.',
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The Teachers tab shows this form next to the register form, whose fields have the same names:
+        # its own element ids, so each label focuses its own input.
+        kwargs.setdefault("auto_id", "outputs_%s")
+        super().__init__(*args, **kwargs)
+
 
 class LabelsForm(forms.Form):
     labels = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), help_text="One label a line.")
@@ -113,9 +119,10 @@ class LabelRenameForm(forms.Form):
 
 
 class FinetuneForm(TaskScopedTraining):
-    teacher = forms.ModelChoiceField(queryset=Teacher.objects.none(), label="Base model")
+    teacher = ModelNameChoiceField(queryset=Teacher.objects.none(), label="Base model")
 
     def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "finetune_%s")  # its own element ids on the Teachers tab (see above)
         super().__init__(*args, task=task, **kwargs)
         teachers = task.teachers.active().exclude(backend=Teacher.Backend.PRECOMPUTED)  # no weights to tune
         self.fields["teacher"].queryset = teachers  # type: ignore[attr-defined]

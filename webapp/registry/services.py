@@ -360,7 +360,7 @@ def teacher_register(
         raise ValidationError({"model_ref": str(exc)}) from exc
     teacher = Teacher(
         task=task,
-        name=_unique_teacher_name(task, name.strip() or resolved.label),
+        name=_unique_teacher_name(task, name.strip() or resolved.name),
         model_ref=resolved.ref,
         max_length=max_length,
         **_cost_fields(cost_mode, price_input_per_m, price_output_per_m, gpu_hour_price, gpu_count),

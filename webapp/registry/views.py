@@ -11,9 +11,11 @@ from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role, role_for
 from webapp.distillation.services import finetune_start
 from webapp.evaluation.selectors import evaluations_by_model
+from webapp.jobs.models import Job
 from webapp.jobs.selectors import jobs_of_task
 from webapp.jobs.services import spec_or_validation_error
 from webapp.registry import charts
+from webapp.registry.checklist import task_checklist
 from webapp.registry.downloads import dataset_file_download, model_artifact_download
 from webapp.registry.forms import (
     DatasetUploadForm,
@@ -48,6 +50,7 @@ from webapp.registry.services import (
     teacher_upload_outputs,
 )
 from webapp.ui.context import task_context
+from webapp.ui.estimates import preset_initial, training_estimate
 
 
 @login_required
@@ -109,6 +112,7 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         "roles_present": {d.role for d in datasets},
         "teachers": list(task.teachers.active()),
         "recent_jobs": jobs_of_task(task=task)[:5],
+        "checklist": task_checklist(task),
     }
     return render(request, "registry/task_detail.html", context)
 
@@ -306,12 +310,14 @@ def teacher_page(
     """The Teachers tab: registered, fine-tuned and uploaded teachers, and the forms that add them."""
     forms = {
         "form": form or TeacherForm(),
-        "finetune_form": finetune_form or FinetuneForm(task=task),
+        "finetune_form": finetune_form
+        or FinetuneForm(task=task, initial=preset_initial(request, Job.Kind.FINETUNE_TEACHER)),
         "outputs_form": outputs_form or TeacherOutputsForm(),
     }
     context = task_context(request, task, "teachers") | forms
     context["teachers"] = task.teachers.active().select_related("base", "source_job")
     context["evidence"] = evaluations_by_model(task)
+    context["estimate"] = training_estimate(forms["finetune_form"], Job.Kind.FINETUNE_TEACHER)
     invalid = any(f.errors for f in forms.values())
     return render(request, "registry/teacher_list.html", context, status=400 if invalid else 200)
 

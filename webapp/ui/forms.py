@@ -6,12 +6,20 @@ from typing import Any
 from django import forms
 
 from domain import specs
+from domain.naming import shorten
 from webapp.registry.models import Dataset, Task
 
 
 def dataset_choice_label(dataset: Dataset) -> str:
     synthetic = " — synthetic data" if dataset.synthetic else ""
     return f"{dataset} ({dataset.get_role_display()}, {dataset.row_count} rows){synthetic}"
+
+
+class ModelNameChoiceField(forms.ModelChoiceField):
+    """A teacher or student dropdown: short names, so a choice is not cut off in a third of a form's width."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return shorten(obj.name)
 
 
 class DatasetChoiceField(forms.ModelChoiceField):

@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "webapp.accounts.middleware.CurrentTeamMiddleware",
+    "webapp.ui.method_not_allowed.MethodNotAllowedPage",
 ]
 
 ROOT_URLCONF = "webapp.config.urls"
