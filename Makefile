@@ -25,3 +25,5 @@ bench:
 	.venv/bin/python bench/kd_step_cost.py --teacher-dir var/bench/teacher
 	.venv/bin/python bench/eval_banking77.py --teacher-dir var/bench/teacher --models-dir var/bench/students
 	.venv/bin/python bench/routing_banking77.py --teacher-dir var/bench/teacher --models-dir var/bench/students
+	# Serving needs PostgreSQL (deployments and the decision log): the test instance's, in its own database.
+	bash -c 'source scripts/env.sh test && trap "scripts/services.sh stop test" EXIT && scripts/services.sh start test && .venv/bin/python bench/serve_cascade.py --models-dir var/bench/serving'

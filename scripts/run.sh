@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: install what is missing, start PostgreSQL + Redis, migrate, seed the demo, then serve
-# the dashboard (Daphne), a Celery worker (queues gpu + default) and Celery beat. Ctrl-C stops all.
+# the dashboard (Daphne), a Celery worker (queues gpu + default), Celery beat and the serving process
+# (the deployed cascades' prediction API, `python -m serving`). Ctrl-C stops all.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -9,13 +10,17 @@ scripts/install.sh --with-browser  # Chromium prints the stakeholder report PDF
 source scripts/env.sh dev
 bind=${DISTILLERY_BIND:-127.0.0.1}
 port=${DISTILLERY_PORT:-8000}
+serving_port=${DISTILLERY_SERVING_PORT:-8100}
 logs="$DISTILLERY_VAR/logs"
 mkdir -p "$logs"
 
-if python -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1', $port)) != 0)"; then
-  echo "Port $port is already in use (is Distillery already running?). Stop it, or set DISTILLERY_PORT." >&2
-  exit 1
-fi
+for pair in "$port:DISTILLERY_PORT" "$serving_port:DISTILLERY_SERVING_PORT"; do
+  p=${pair%%:*}
+  if python -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1', $p)) != 0)"; then
+    echo "Port $p is already in use (is Distillery already running?). Stop it, or set ${pair#*:}." >&2
+    exit 1
+  fi
+done
 
 pids=()
 stop_all() {
@@ -41,23 +46,29 @@ celery -A workers.celery_app worker -Q gpu,default --pool=solo -n "worker@%h" --
 pids+=($!)
 celery -A workers.celery_app beat -s "$DISTILLERY_VAR/celerybeat-schedule" --loglevel=INFO >"$logs/beat.log" 2>&1 &
 pids+=($!)
+# Its own process (and port): deployed cascades answer here, apart from the dashboard. More of them can run
+# behind a load balancer; they share nothing but the database.
+python -m serving --host "$bind" --port "$serving_port" >"$logs/serving.log" 2>&1 &
+pids+=($!)
 
-python - "$port" <<'PY'
+python - "$port" "$serving_port" <<'PY'
 import sys, time, urllib.request
-for _ in range(150):
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1)
-        break
-    except OSError:
-        time.sleep(0.2)
+for port in sys.argv[1:]:
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
 PY
 cat <<MSG
 
   Distillery is running:  http://$bind:$port/
   $login
-  Logs: $logs/{web,worker,beat}.log     Stop: Ctrl-C
+  Serving (deployed cascades):  http://$bind:$serving_port/v1/deployments/<id>/predict
+  Logs: $logs/{web,worker,beat,serving}.log     Stop: Ctrl-C
 
 MSG
-# Exit (and stop everything) as soon as any of the three processes dies.
+# Exit (and stop everything) as soon as any of the four processes dies.
 wait -n "${pids[@]}"
 echo "==> a process exited; see $logs" >&2

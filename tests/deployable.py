@@ -16,13 +16,17 @@ from webapp.registry.models import Student
 WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "message", "bank", "card", "trip", "hotel", "flight"]
 
 
-def save_tiny_classifier(folder: Path, *, seed: int = 0, layers: int = 2) -> str:
-    """Save a tiny 2-label BERT classifier and its tokenizer to `folder`; returns the folder's sha256."""
+def save_tiny_classifier(folder: Path, *, seed: int = 0, layers: int = 2, initializer_range: float = 0.02) -> str:
+    """Save a tiny 2-label BERT classifier and its tokenizer to `folder`; returns the folder's sha256.
+
+    At BERT's usual initializer_range (0.02) every text gets a confidence of about 0.5; around 1.0 the random
+    weights give confidences spread over (0.5, 1), so a τ keeps some texts and escalates others."""
     torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=len(WORDS), hidden_size=32, num_hidden_layers=layers, num_attention_heads=2,
         intermediate_size=64, max_position_embeddings=64, num_labels=len(LABELS),
         id2label=dict(enumerate(LABELS)), label2id={label: i for i, label in enumerate(LABELS)},
+        initializer_range=initializer_range,
     )  # fmt: skip
     BertForSequenceClassification(config).save_pretrained(folder, safe_serialization=True)
     BertTokenizer(vocab={word: i for i, word in enumerate(WORDS)}).save_pretrained(folder)

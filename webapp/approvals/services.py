@@ -18,7 +18,7 @@ from webapp.approvals.audit import audit_append
 from webapp.approvals.evidence import EvidenceError, canonical_sha256, evidence_snapshot, gate_evidence, verify_artifact
 from webapp.approvals.gates import Thresholds, evaluate_gates
 from webapp.approvals.manifest import build_manifest, build_model_card
-from webapp.approvals.models import ApprovalRequest, Decision, Deployment, GatePolicy
+from webapp.approvals.models import ApprovalRequest, Decision, Deployment, GatePolicy, ServedDecision
 from webapp.economics.models import Scenario
 from webapp.registry.models import Task
 
@@ -311,3 +311,12 @@ def _teacher_exists(request: ApprovalRequest) -> bool:
     from webapp.registry.models import Teacher
 
     return Teacher.objects.filter(pk=request.snapshot["teacher"]["id"], task=request.task).exists()
+
+
+# --- the serving endpoint's decision log -----------------------------------------------------------------------
+
+
+def served_decisions_record(*, decisions: list[ServedDecision]) -> None:
+    """Store decisions a serving process made (of any deployments) in one insert. No role check: the process
+    already checked each request's serving key, and the log is append-only from there."""
+    ServedDecision.objects.bulk_create(decisions)
