@@ -36,6 +36,8 @@ BATCH = 64
 # The teacher: 2 layers, trained on the labels (AdamW, one-cycle). The student: the teacher's first layer (a
 # layer-truncated copy, as the product distils), fine-tuned briefly. About 78% and 76% on validation.
 TEACHER = {"layers": 2, "hidden": 64, "heads": 2, "intermediate": 128, "epochs": 7, "learning_rate": 4e-3, "seed": 0}
+# The scenario's τ keeps this share of validation traffic.
+KEPT_ON_VALIDATION = 0.7
 STUDENT = {"layers": 1, "epochs": 2, "learning_rate": 2e-3, "seed": 1}
 
 
@@ -219,3 +221,43 @@ def tiny_banking(storage_dirs: dict[str, Path]) -> Iterator[TinyBanking]:
         seconds=time.perf_counter() - started,
         cpu_seconds=time.process_time() - cpu_started,
     )
+
+
+def banking_scenario(banking: TinyBanking, *, team: Any, member: Any) -> Any:
+    """A BANKING77 task with the tiny student and teacher registered, evaluated on validation (their real
+    logits, T fitted), and a saved scenario whose τ keeps 70% of validation traffic."""
+    from tests.factories import evaluation_of
+    from tests.roi import STUDENT_SPEED, TEACHER_SPEED
+    from webapp.economics.services import assumptions_from, scenario_save
+    from webapp.registry.models import Student
+    from webapp.registry.services import dataset_upload, task_create, teacher_register
+
+    task = task_create(team=team, user=member, name="Banking intents", description="BANKING77, 50 intents")
+    datasets = {}
+    for name, role in (("train", "train"), ("val", "validation")):
+        with banking.path(name).open("rb") as file:
+            datasets[name] = dataset_upload(task=task, user=member, file=file, filename=f"{name}.jsonl", role=role)
+    task.refresh_from_db()
+    assert sorted(task.labels) == banking.labels
+    teacher = teacher_register(task=task, user=member, name="2-layer teacher", model_ref=banking.teacher.folder)
+    teacher.labels = banking.labels
+    teacher.artifact_sha256 = banking.teacher.sha256
+    teacher.save(update_fields=["labels", "artifact_sha256"])
+    student = Student.objects.create(
+        task=task, teacher=teacher, name="1-layer truncation", construction=Student.Construction.TRUNCATED,
+        layers=1, parameters=banking.student.parameters, labels=banking.labels, artifact=banking.student.folder,
+        artifact_sha256=banking.student.sha256,
+    )  # fmt: skip
+    val = banking.sets["val"]
+    targets = [banking.labels.index(row["label"]) for row in val.rows]
+    evaluation_of(
+        student, datasets["val"], logits=val.student.tolist(), targets=targets, temperature=banking.temperature,
+        teacher_logits=val.teacher.tolist(), speed=STUDENT_SPEED,
+    )  # fmt: skip
+    evaluation_of(teacher, datasets["val"], logits=val.teacher.tolist(), targets=targets, speed=TEACHER_SPEED)
+    confidence = torch.softmax(val.student / banking.temperature, dim=1).max(dim=1).values
+    tau = round(float(torch.quantile(confidence, 1 - KEPT_ON_VALIDATION)), 6)
+    return scenario_save(
+        task=task, student=student, user=member, name="Banking cascade",
+        assumptions=assumptions_from({"tau_rule": "manual", "manual_tau": tau}, task=task),
+    )  # fmt: skip

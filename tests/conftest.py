@@ -174,3 +174,4 @@ from tests.deployable import (  # noqa: E402,F401
     deployable_student,
     deployment_and_key,
 )
+from tests.serving_process import serving  # noqa: E402,F401

@@ -14,20 +14,15 @@ import pytest
 import torch
 from django.utils import timezone
 
-from tests.banking_tiny import SetOutputs, TinyBanking, tiny_banking  # noqa: F401
-from tests.factories import evaluation_of
+from tests.banking_tiny import SetOutputs, TinyBanking, banking_scenario, tiny_banking  # noqa: F401
 from webapp.approvals.models import AuditEntry, Deployment, ServedDecision
 from webapp.approvals.monitoring_services import monitoring_check
 from webapp.approvals.services import deployment_create, request_create, request_decide
-from webapp.economics.services import assumptions_from, scenario_save
-from webapp.registry.models import Student
-from webapp.registry.services import dataset_upload, task_create, teacher_register
 
 # Measured speeds, as an evaluate job would record them (the ROI analysis prices serving from them).
 STUDENT_SPEED = {"latency_p50_ms": 1.5, "latency_p95_ms": 2.5, "throughput_b32": 900.0, "parameters": 100_000}
 TEACHER_SPEED = {"latency_p50_ms": 3.0, "latency_p95_ms": 5.0, "throughput_b32": 450.0, "parameters": 150_000}
 # τ by hand at validation's 30th percentile of calibrated confidence: the student keeps 70% of validation.
-KEPT_ON_VALIDATION = 0.7
 
 
 def calibrated(outputs: SetOutputs, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -37,36 +32,7 @@ def calibrated(outputs: SetOutputs, temperature: float) -> tuple[torch.Tensor, t
 
 @pytest.fixture
 def banking_deployment(tiny_banking: TinyBanking, team, member, approver) -> Deployment:  # noqa: F811
-    banking = tiny_banking
-    task = task_create(team=team, user=member, name="Banking intents", description="BANKING77, 50 intents")
-    datasets = {}
-    for name, role in (("train", "train"), ("val", "validation")):
-        with banking.path(name).open("rb") as file:
-            datasets[name] = dataset_upload(task=task, user=member, file=file, filename=f"{name}.jsonl", role=role)
-    task.refresh_from_db()
-    assert sorted(task.labels) == banking.labels
-    teacher = teacher_register(task=task, user=member, name="2-layer teacher", model_ref=banking.teacher.folder)
-    teacher.labels = banking.labels
-    teacher.artifact_sha256 = banking.teacher.sha256
-    teacher.save(update_fields=["labels", "artifact_sha256"])
-    student = Student.objects.create(
-        task=task, teacher=teacher, name="1-layer truncation", construction=Student.Construction.TRUNCATED,
-        layers=1, parameters=banking.student.parameters, labels=banking.labels, artifact=banking.student.folder,
-        artifact_sha256=banking.student.sha256,
-    )  # fmt: skip
-    val = banking.sets["val"]
-    targets = [banking.labels.index(row["label"]) for row in val.rows]
-    evaluation_of(
-        student, datasets["val"], logits=val.student.tolist(), targets=targets, temperature=banking.temperature,
-        teacher_logits=val.teacher.tolist(), speed=STUDENT_SPEED,
-    )  # fmt: skip
-    evaluation_of(teacher, datasets["val"], logits=val.teacher.tolist(), targets=targets, speed=TEACHER_SPEED)
-    confidence, _ = calibrated(val, banking.temperature)
-    tau = round(float(torch.quantile(confidence, 1 - KEPT_ON_VALIDATION)), 6)
-    scenario = scenario_save(
-        task=task, student=student, user=member, name="Banking cascade",
-        assumptions=assumptions_from({"tau_rule": "manual", "manual_tau": tau}, task=task),
-    )  # fmt: skip
+    scenario = banking_scenario(tiny_banking, team=team, member=member)
     request = request_create(scenario=scenario, user=member, note="BANKING77 pilot")
     overrides = {gate["key"]: "acceptance test: a pilot" for gate in request.failed_gates}
     request_decide(request=request, user=approver, outcome="approved", comment="pilot", overrides=overrides)
