@@ -94,7 +94,11 @@ def _advance(run: DemoRun) -> None:
         assert base is not None
         finetune = partial(finetune_start, task=task, teacher=base, train=train, validation=validation, user=admin)
         return _run_step(run, 0, Job.Kind.FINETUNE_TEACHER, partial(finetune, options=TEACHER_TRAINING))
-    students = list(Student.objects.filter(task=task, teacher=teacher).order_by("layers"))
+    students = list(
+        Student.objects.filter(task=task, teacher=teacher)
+        .exclude(construction=Student.Construction.QUANTIZED)
+        .order_by("layers", "pk")
+    )
     if len(students) < 2:
         sweep = partial(distil_students, task=task, teacher=teacher, train=train, validation=validation, user=admin)
         # The teacher's fine-tune measured it on validation; the demo never stops at the gate.
