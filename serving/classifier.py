@@ -83,6 +83,10 @@ def load(
         raise ValueError(
             f"The model in {folder} predicts the labels {_preview(own)}, not the deployment's {_preview(labels)}."
         )
+    # A text longer than the model's position table would fail the forward pass: never ask for more.
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if isinstance(positions, int) and positions > 0:
+        max_length = min(max_length, positions)
     classifier = Classifier(
         model, load_tokenizer(folder), labels=labels, max_length=max_length, temperature=temperature, device=device
     )

@@ -145,6 +145,7 @@ def api() -> Callable[[User | None], APIClient]:
 
 from tests.browser import browser, page  # noqa: E402,F401
 from tests.live import live_stack  # noqa: E402,F401
+from tests.populated import populated  # noqa: E402,F401
 from tests.roi import roi_scenario, roi_student  # noqa: E402,F401
 
 
@@ -173,3 +174,4 @@ from tests.deployable import (  # noqa: E402,F401
     deployable_student,
     deployment_and_key,
 )
+from tests.serving_process import serving  # noqa: E402,F401

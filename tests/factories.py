@@ -34,6 +34,7 @@ def evaluation_of(model, dataset, *, logits, targets, temperature=1.0, speed=Non
     job = Job.objects.create(
         task=model.task,
         kind=Job.Kind.EVALUATE,
+        title=f"Evaluate {model.name} on {dataset}",
         status=Job.Status.SUCCEEDED,
         params={"dataset_ids": [dataset.pk], "teacher_id" if is_teacher else "student_id": model.pk},
     )

@@ -1,14 +1,16 @@
 """Walks every URL pattern: an outsider gets 404 for another team's objects, a viewer can't write."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from webapp.accounts.models import Membership
 from webapp.economics.services import share_link_create
 from webapp.jobs.models import Job
-from webapp.registry.models import Dataset, Task
+from webapp.registry.models import Dataset, Task, Teacher
 
 # URL kwargs -> the fixture object whose primary key fills it.
 KWARG_OBJECTS = {
@@ -22,6 +24,8 @@ KWARG_OBJECTS = {
     "evaluation_id": "evaluation",
     "scenario_id": "roi_scenario",
     "link_id": "share_link",
+    "request_id": "approval_request",
+    "deployment_id": "deployment",
     "pk": None,  # admin and other framework routes: not ours
 }
 
@@ -55,11 +59,23 @@ def fill(route: str, kwargs: list[str], objects: dict[str, int]) -> str:
 
 @pytest.fixture
 def team_a_objects(
-    team, admin, member, task, dataset, teacher, job, student, evaluation, roi_scenario
+    team, admin, member, task, dataset, teacher, job, student, evaluation, roi_scenario, deployment_and_key
 ) -> dict[str, int]:
     membership = Membership.objects.get(team=team, user=admin)
+    # The model downloads need files: the teacher as if fine-tuned, the student as if distilled.
+    for model, field in ((teacher, "model_ref"), (student, "artifact")):
+        folder = Path(settings.MODEL_ROOT) / "distillery" / f"walk-{type(model).__name__}-{model.pk}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config.json").write_text('{"model_type": "bert"}')
+        setattr(model, field, f"./{folder.relative_to(settings.MODEL_ROOT)}")
+    teacher.origin = Teacher.Origin.FINE_TUNED
+    teacher.save()
+    student.save()
     link, _ = share_link_create(scenario=roi_scenario, user=member)
+    deployment, _ = deployment_and_key
     return {
+        "request_id": deployment.request_id,
+        "deployment_id": deployment.pk,
         "scenario_id": roi_scenario.pk,
         "link_id": link.pk,
         "team_id": team.pk,
@@ -86,6 +102,8 @@ def test_the_walk_covers_every_kind_of_object() -> None:
         "evaluation_id",
         "scenario_id",
         "link_id",
+        "request_id",
+        "deployment_id",
     }
     assert len(object_routes()) >= 20  # web pages and API endpoints both
 

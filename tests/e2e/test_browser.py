@@ -108,7 +108,9 @@ def test_a_member_fine_tunes_distils_a_sweep_and_evaluates_it_from_the_browser(
     curves = page.locator(".chart[data-live-metrics]")
     expect(curves).to_be_attached()
     expect(page.locator("[data-live-job] [data-field=status_badge]")).to_have_text("Succeeded", timeout=180_000)
-    page.wait_for_function("document.querySelector('.chart[data-live-metrics]')?.data?.some(t => t.x.length > 0)")
+    page.wait_for_function(
+        "document.querySelector('.chart[data-live-metrics]')?.data?.some(t => t.x.some(x => x !== null))"
+    )
 
     # Distil two sizes from the new teacher: a sweep whose children finish.
     page.click("text=Distil students from the new teacher")

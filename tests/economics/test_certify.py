@@ -17,6 +17,7 @@ from webapp.economics.certify import (
     certification_candidates,
     certified_tau,
     coverage_lower_bound,
+    guarantee_at,
     min_kept_to_certify,
     risk_p_value,
 )
@@ -293,3 +294,27 @@ def mapie_controller_tau(confidence: NDArray[np.float64], agrees: NDArray[np.boo
     our_p = risk_p_value(candidates.failures[start:], candidates.scored[start:], max_risk=0.01)
     assert np.all(controller.p_values[::-1, 0] >= our_p - 1e-12)
     return None if controller.best_predict_param is None else float(controller.best_predict_param)
+
+
+# --- re-testing a chosen τ on new data ------------------------------------------------------------------------
+
+
+def test_a_certified_tau_re_tested_on_its_own_data_holds_with_its_p_value() -> None:
+    data = agreement_set(descending(1000), np.ones(1000, dtype=bool))
+    certified = certified_tau(data)
+    assert certified.tau is not None
+    check = guarantee_at(data, certified.tau)
+    assert check.holds and check.kept_scored == certified.kept_scored and check.p_value == certified.p_value
+
+
+def test_a_tau_re_tested_on_drifted_data_fails_and_says_how_many_disagree() -> None:
+    agrees = np.ones(1000, dtype=bool)
+    agrees[::20] = False  # 5% disagreement on kept traffic against a 99% target
+    check = guarantee_at(agreement_set(descending(1000), agrees), 0.0)  # keeps every row
+    assert not check.holds and check.kept_failures == 50 and check.kept_scored == 1000
+    assert "does not hold" in check.reason and "950 of 1000" in check.reason
+
+
+def test_nothing_kept_is_nothing_to_test() -> None:
+    check = guarantee_at(agreement_set(descending(400), np.ones(400, dtype=bool)), 1.0 + 1e-9)
+    assert not check.holds and check.p_value is None and "Nothing is kept" in check.reason

@@ -38,8 +38,12 @@ def test_quality_vs_latency_plots_each_model_the_frontier_and_the_quality_bar(ta
 
     figure = charts.quality_latency_figure(tier_table(task, latest_evaluations(task), []))
 
-    models = {t.name: (t.x, t.y) for t in figure.data if t.mode == "markers+text"}
+    models = {t.name: (t.x, t.y) for t in figure.data if t.mode == "markers"}
     assert models == {"MiniLM": ((8.0,), (1.0,)), "2-layer student": ((2.0,), (0.75,))}
+    # Named in a legend that says which marker is which kind, not in labels that overlap on the plot.
+    groups = {t.name: (t.marker.symbol, t.legendgrouptitle.text) for t in figure.data if t.mode == "markers"}
+    assert groups == {"MiniLM": ("star", "teachers (stars)"), "2-layer student": ("circle", "students (circles)")}
+    assert all(t.text is None for t in figure.data) and figure.layout.legend.orientation == "v"
     frontier = next(t for t in figure.data if t.name == "Pareto frontier")
     assert frontier.x == (2.0, 8.0) and frontier.y == (0.75, 1.0)
     assert figure.layout.xaxis.type == "log"

@@ -45,7 +45,7 @@ def test_predictions_are_fetched_with_an_api_token_from_the_link_on_the_evaluati
     api, member, outsider, student_evaluation
 ) -> None:
     body = api(member).get(f"/api/evaluations/{student_evaluation.pk}/").json()
-    assert body["predictions_url"] == f"/api/evaluations/{student_evaluation.pk}/predictions/"
+    assert body["predictions_url"] == f"http://testserver/api/evaluations/{student_evaluation.pk}/predictions/"
     assert body["predictions_sha256"] == student_evaluation.predictions_sha256 != ""
 
     response = api(member).get(body["predictions_url"])

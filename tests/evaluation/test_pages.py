@@ -109,6 +109,16 @@ def test_the_detail_page_names_the_confusion_with_its_example_text(web, member, 
     assert [r["prediction"] for r in rows] == ["travel", "banking", "banking", "banking"]
 
 
+def test_an_ood_evaluation_gives_its_gap_to_the_test_set_in_points(web, member, task, student, evidence, test_set):
+    ood = robustness_probe_create(dataset=test_set, user=member)
+    # 3/4 on test, 1/4 on the probe: 50 points lower, not "50% lower".
+    on_ood = evaluation_of(student, ood, logits=[[0, 2], [0, 2], [1, 0], [0, 2]], targets=[1, 0, 1, 0])
+
+    page = text(web(member).get(reverse("evaluation-detail", args=[on_ood.pk])))
+
+    assert "75.0% on test v1 → 25.0% here (-50.0 points)" in " ".join(page.split())
+
+
 def test_a_member_starts_one_evaluate_job_per_model(web, member, task, teacher, student, test_set):
     teacher.labels = ["banking", "travel"]
     teacher.save(update_fields=["labels"])

@@ -75,9 +75,40 @@ def test_the_reaper_gives_up_after_the_maximum_attempts(job, settings) -> None:
 
 def test_progress_and_eta_come_from_the_row(job) -> None:
     job.step, job.total, job.status = 25, 100, Status.RUNNING
-    job.started_at = timezone.now() - timedelta(seconds=10)
+    job.started_at = timezone.now() - timedelta(seconds=70)  # a minute of start-up before the first step
+    job.rate_since, job.rate_since_step = timezone.now() - timedelta(seconds=20), 5
     assert job.progress == pytest.approx(0.25)
-    assert job.eta_seconds == pytest.approx(30, rel=0.1)
+    # 20 steps in 20 s since the first step: 75 left take 75 s (the start-up minute is not a step's cost).
+    assert job.eta_seconds == pytest.approx(75, rel=0.1)
+
+
+def test_the_time_left_is_withheld_until_the_rate_is_measured(job) -> None:
+    """A 340-step fine-tune: loading took 35 s before step 1. Extrapolating from the start said 3 h 19 m."""
+    job.status, job.total = Status.RUNNING, 340
+    job.started_at = timezone.now() - timedelta(seconds=36)
+    job_progress_write_at(job, step=1)
+    assert job.rate_since is not None and job.rate_since_step == 1
+    assert job.eta_seconds is None  # "estimating time left…"
+
+    job.step = 3  # two steps since: too little work to extrapolate from
+    assert job.eta_seconds is None
+    job.step, job.rate_since = 12, timezone.now() - timedelta(seconds=22)  # 11 steps in 22 s: 2 s a step
+    assert job.eta_seconds == pytest.approx(2 * (340 - 12), rel=0.05)
+    job_progress_write_at(job, step=13)
+    assert Job.objects.get(pk=job.pk).rate_since_step == 1  # measured from the first step, once
+
+
+def test_a_new_attempt_measures_its_own_rate(job) -> None:
+    Job.objects.filter(pk=job.pk).update(rate_since=timezone.now() - timedelta(hours=1), rate_since_step=50)
+    claimed = lifecycle.job_claim(job_id=job.pk, worker="w")
+    assert claimed is not None and Job.objects.get(pk=job.pk).rate_since is None
+
+
+def job_progress_write_at(job: Job, *, step: int) -> None:
+    from webapp.jobs.progress import job_progress_write
+
+    job.step = step
+    job_progress_write(job)
 
 
 def test_the_log_tail_keeps_the_newest_lines(job) -> None:

@@ -38,6 +38,13 @@ def test_training_reduces_the_loss_and_learns_a_separable_toy_task() -> None:
     assert result.seconds_per_epoch > 0 and result.train_seconds > 0 and result.resumed_from_step == 0
 
 
+def test_the_log_counts_epochs_and_steps_in_words() -> None:
+    reporter = ListReporter()
+    one_epoch = replace(FAST, epochs=1, batch_size=len(TRAIN.labels))  # 1 epoch of 1 step
+    train_classifier(tiny_model(), TRAIN, VAL, one_epoch, reporter, device=CPU, pad_token_id=0)
+    assert "128 train rows, 32 validation rows, 1 epoch of 1 step." in reporter.lines[0]
+
+
 def test_the_model_ends_with_the_best_evaluated_weights() -> None:
     model = tiny_model()
     result = train_classifier(model, TRAIN, VAL, FAST, ListReporter(), device=CPU, pad_token_id=0)

@@ -139,6 +139,25 @@ def test_it_refuses_a_jsonl_line_that_is_not_json_naming_the_line(web, member, t
     assert stored(task) == before
 
 
+def test_it_refuses_a_label_that_would_display_reversed_naming_the_line(web, member, task):
+    before = stored(task)
+    content = "text,label\nbook a flight,travel\nwhat is my balance,\u202egniknab\n".encode()
+
+    response = post_upload(web(member), task, "mail.csv", content)
+
+    assert_refused(response, "mail.csv line 3", "U+202E")
+    assert stored(task) == before
+
+
+def test_it_refuses_a_nul_byte_in_a_text_naming_the_line(web, member, task):
+    before = stored(task)
+
+    response = post_upload(web(member), task, "mail.csv", b"text,label\nbook a\x00 flight,travel\n")
+
+    assert_refused(response, "mail.csv line 2", "NUL byte")
+    assert stored(task) == before
+
+
 def test_it_refuses_the_same_bytes_twice_naming_the_stored_dataset(web, member, task, dataset):
     before = stored(task)
 

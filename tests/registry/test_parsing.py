@@ -367,3 +367,51 @@ def test_the_error_is_a_value_error_with_optional_location() -> None:
     assert isinstance(err, ValueError)
     assert str(err) == "Something is wrong."
     assert (err.line, err.column) == (None, None)
+
+
+# characters that are refused
+
+
+@pytest.mark.parametrize(
+    "char", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
+)
+def test_it_rejects_a_label_with_a_bidirectional_control_naming_the_line(tmp_path: Path, char: str) -> None:
+    err = error(tmp_path, "d.csv", f"text,label\nhello,travel\nhi,{char}gnikna{char}b\n")
+
+    assert err.line == 3 and err.column == "label"
+    assert "d.csv line 3" in str(err) and f"U+{ord(char):04X}" in str(err)
+
+
+def test_it_rejects_a_text_with_a_right_to_left_override_in_jsonl(tmp_path: Path) -> None:
+    err = error(tmp_path, "d.jsonl", jsonl({"text": "ok", "label": "a"}, {"text": "pay \u202etxt.exe", "label": "a"}))
+
+    assert err.line == 2 and err.column == "text"
+    assert "RIGHT-TO-LEFT OVERRIDE" in str(err)
+
+
+def test_it_rejects_a_nul_byte_in_a_csv_text_naming_the_line(tmp_path: Path) -> None:
+    err = error(tmp_path, "d.csv", "text,label\nfine,a\nbro\x00ken,a\n")
+
+    assert err.line == 3 and "NUL byte" in str(err)
+
+
+def test_it_rejects_an_escaped_nul_in_jsonl(tmp_path: Path) -> None:
+    err = error(tmp_path, "d.jsonl", '{"text": "a\\u0000b", "label": "x"}\n')
+
+    assert err.line == 1 and "NUL byte" in str(err)
+
+
+def test_it_accepts_right_to_left_scripts_without_controls(tmp_path: Path) -> None:
+    rows = parse(tmp_path, "d.csv", "text,label\nשלום עולם,greeting\nمرحبا,greeting\n")
+
+    assert [row.text for row in rows] == ["שלום עולם", "مرحبا"]
+
+
+def test_a_field_over_the_csv_size_limit_names_the_line_and_the_limit(tmp_path: Path) -> None:
+    huge = "x" * 200_000
+
+    err = error(tmp_path, "d.csv", f'text,label\nshort,a\n"{huge}",a\n')
+
+    assert err.line == 3
+    assert "line 3 has a field longer than 131,072 characters" in str(err)
+    assert "missing or extra quote" not in str(err)

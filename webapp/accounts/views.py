@@ -100,10 +100,11 @@ def member_update(request: HttpRequest, team_id: int, membership_id: int) -> Htt
 def api_token(request: HttpRequest) -> HttpResponse:
     token = Token.objects.filter(user=request.user).first()
     if request.method == "POST":
+        replaced = token is not None
         if token:
             token.delete()
         token = Token.objects.create(user=request.user)
-        messages.success(request, "New API token created; the old one no longer works.")
+        messages.success(request, "New token made; the old one no longer works." if replaced else "Token made.")
         return redirect("api-token")
     return render(request, "accounts/api_token.html", {"token": token})
 

@@ -3,16 +3,19 @@
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from domain import specs
-from webapp.api.serializers import JobSerializer
-from webapp.api.views import TaskScopedMixin, _validated
+from webapp.api.serializers import ArchivedFilterSerializer, JobSerializer
+from webapp.api.views import TaskScopedMixin, _validated, only_archived_or_active
 from webapp.distillation.services import distil_students, finetune_start, gate_message, teacher_gate
 from webapp.jobs.services import spec_or_validation_error
+from webapp.registry.downloads import model_artifact_download
 from webapp.registry.models import Dataset, Student, Task, Teacher
 from webapp.registry.selectors import dataset_get_for_user, student_get_for_user, teacher_get_for_user
 
@@ -64,6 +67,8 @@ class TeacherGateSerializer(serializers.Serializer):
 
 
 class StudentSerializer(serializers.ModelSerializer):
+    artifact_url = serializers.SerializerMethodField(help_text="The save_pretrained folder as a zip (token auth).")
+
     class Meta:
         model = Student
         fields = [
@@ -78,11 +83,17 @@ class StudentSerializer(serializers.ModelSerializer):
             "size_bytes",
             "labels",
             "artifact",
+            "artifact_sha256",
+            "artifact_url",
             "config",
             "metrics",
             "source_job",
+            "archived_at",
             "created_at",
         ]
+
+    def get_artifact_url(self, student: Student) -> str:
+        return reverse("api-student-artifact", args=[student.pk])
 
 
 def _inputs(request: Request, task: Task, fields: dict[str, Any]) -> tuple[Teacher, Dataset, Dataset | None]:
@@ -128,8 +139,13 @@ class TaskStudentListDistillApi(TaskScopedMixin, generics.ListAPIView):
 
     serializer_class = StudentSerializer
 
+    @extend_schema(summary="Students of a task (not archived)", parameters=[ArchivedFilterSerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self) -> QuerySet[Student]:
-        return Student.objects.filter(task=self.task).order_by("layers", "created_at")
+        students = Student.objects.filter(task=self.task).order_by("layers", "created_at")
+        return only_archived_or_active(students, self.request)
 
     @extend_schema(summary="Distil students", request=DistillStartSerializer, responses={201: JobSerializer})
     def post(self, request: Request, task_id: int) -> Response:
@@ -168,7 +184,7 @@ class TeacherGateApi(TaskScopedMixin, generics.GenericAPIView):
     @extend_schema(summary="Teachers' quality against the bar", responses={200: TeacherGateSerializer(many=True)})
     def get(self, request: Request, task_id: int) -> Response:
         rows = []
-        for teacher in self.task.teachers.all():
+        for teacher in self.task.teachers.active():
             if teacher.has_task_head:
                 gate = teacher_gate(teacher)
                 rows.append(
@@ -183,3 +199,23 @@ class StudentDetailApi(generics.RetrieveAPIView):
 
     def get_object(self) -> Student:
         return student_get_for_user(user=self.request.user, student_id=self.kwargs["student_id"])
+
+
+class StudentArtifactApi(generics.GenericAPIView):
+    """The student's save_pretrained folder as a zip, streamed. Its content digest (sha256 over each file's
+    path and sha256, distillery.json left out) is `artifact_sha256`, also in the X-Artifact-SHA256 header."""
+
+    @extend_schema(summary="Download a student's model files (zip)", responses={(200, "application/zip"): bytes})
+    def get(self, request: Request, student_id: int) -> StreamingHttpResponse:
+        return model_artifact_download(student_get_for_user(user=request.user, student_id=student_id))
+
+
+class TeacherArtifactApi(generics.GenericAPIView):
+    """A fine-tuned teacher's save_pretrained folder as a zip, streamed (404 for a registered teacher: its files
+    are where it was registered from)."""
+
+    @extend_schema(
+        summary="Download a fine-tuned teacher's model files (zip)", responses={(200, "application/zip"): bytes}
+    )
+    def get(self, request: Request, teacher_id: int) -> StreamingHttpResponse:
+        return model_artifact_download(teacher_get_for_user(user=request.user, teacher_id=teacher_id))

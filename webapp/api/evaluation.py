@@ -27,7 +27,9 @@ from webapp.registry.selectors import dataset_get_for_user, student_get_for_user
 
 class EvaluationSerializer(serializers.ModelSerializer):
     model_deleted = serializers.BooleanField(read_only=True, help_text="The measured model was deleted since.")
-    predictions_url = serializers.SerializerMethodField(help_text="Per-example predictions (JSONL), token auth.")
+    predictions_url = serializers.SerializerMethodField(
+        help_text="Absolute URL of the per-example predictions (JSONL), token auth."
+    )
 
     class Meta:
         model = Evaluation
@@ -68,7 +70,10 @@ class EvaluationSerializer(serializers.ModelSerializer):
     def get_predictions_url(self, evaluation: Evaluation) -> str | None:
         if not evaluation.predictions_path:
             return None
-        return reverse("api-evaluation-predictions", args=[evaluation.pk])
+        path = reverse("api-evaluation-predictions", args=[evaluation.pk])
+        # Absolute, so a client can fetch it as given (like any link in an API answer).
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
 
 
 class EvaluateSerializer(serializers.Serializer):
@@ -76,6 +81,11 @@ class EvaluateSerializer(serializers.Serializer):
     students = serializers.ListField(child=serializers.IntegerField(), default=list, help_text="Student ids.")
     datasets = serializers.ListField(child=serializers.IntegerField(), min_length=1, help_text="Dataset ids.")
     coverage = serializers.FloatField(min_value=0.5, max_value=0.999, default=0.95)
+    save_probabilities = serializers.BooleanField(
+        default=False,
+        help_text="Keep every label's probability per example ('probs' in each predictions row, in the order of "
+        "the evaluation's metrics.probability_labels, 4 decimals); off by default, it multiplies the file's size.",
+    )
 
 
 class ExternalResultSerializer(serializers.ModelSerializer):
@@ -112,7 +122,12 @@ class TaskEvaluationListStartApi(TaskScopedMixin, generics.ListAPIView):
         models += [student_get_for_user(user=request.user, student_id=pk) for pk in fields["students"]]
         datasets = [dataset_get_for_user(user=request.user, dataset_id=pk) for pk in fields["datasets"]]
         jobs = evaluate_many(
-            task=task, user=request.user, models=models, datasets=datasets, coverage=fields["coverage"]
+            task=task,
+            user=request.user,
+            models=models,
+            datasets=datasets,
+            coverage=fields["coverage"],
+            save_probabilities=fields["save_probabilities"],
         )
         return Response([job_payload(job) for job in jobs], status=status.HTTP_201_CREATED)
 
@@ -126,7 +141,8 @@ class EvaluationDetailApi(generics.RetrieveAPIView):
 
 class EvaluationPredictionsApi(generics.GenericAPIView):
     """The per-example predictions of an evaluation as JSONL (one object a line: row, text, label,
-    prediction, confidence after temperature scaling, and the teacher's prediction where there is one)."""
+    prediction, confidence after temperature scaling, the teacher's prediction where there is one, and "probs",
+    every label's probability, when the evaluate job was started with save_probabilities)."""
 
     @extend_schema(summary="Per-example predictions (JSONL)", responses={(200, "application/jsonl"): bytes})
     def get(self, request: Request, evaluation_id: int) -> FileResponse:

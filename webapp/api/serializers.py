@@ -4,6 +4,7 @@
 from decimal import Decimal
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -45,8 +46,14 @@ class TaskSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Task
-        fields = ["id", "team", "team_name", "kind", *TASK_FIELDS, "labels", "labels_reviewed", "created_at"]
+        fields = [
+            "id", "team", "team_name", "kind", *TASK_FIELDS, "labels", "labels_reviewed", "label_map", "archived_at",
+            "created_at",
+        ]  # fmt: skip
         read_only_fields = fields
+        extra_kwargs = {
+            "label_map": {"help_text": "Renamed or merged labels, old name → current name: rows read through it."}
+        }
 
 
 class TaskCreateSerializer(serializers.ModelSerializer):
@@ -64,7 +71,13 @@ class TaskCreateSerializer(serializers.ModelSerializer):
         return team_get_for_user(user=self.context["request"].user, team_id=team_id, role=Role.MEMBER)
 
 
-class TaskFilterSerializer(serializers.Serializer):
+class ArchivedFilterSerializer(serializers.Serializer):
+    archived = serializers.BooleanField(
+        required=False, default=False, help_text="true: only what is archived (to restore it); default: the rest."
+    )
+
+
+class TaskFilterSerializer(ArchivedFilterSerializer):
     team = serializers.IntegerField(required=False, help_text="Only the tasks of this team.")
 
 
@@ -72,6 +85,9 @@ class TaskFilterSerializer(serializers.Serializer):
 
 
 class DatasetSerializer(serializers.ModelSerializer):
+    file_url = serializers.SerializerMethodField(help_text="The file as uploaded (token auth).")
+    rows_url = serializers.SerializerMethodField(help_text="Its stored rows, a page at a time (token auth).")
+
     class Meta:
         model = Dataset
         fields = [
@@ -89,9 +105,38 @@ class DatasetSerializer(serializers.ModelSerializer):
             "label_column",
             "stats",
             "synthetic",
+            "archived_at",
+            "file_url",
+            "rows_url",
             "created_at",
         ]
         read_only_fields = fields
+
+    def get_file_url(self, dataset: Dataset) -> str:
+        return reverse("api-dataset-file", args=[dataset.pk])
+
+    def get_rows_url(self, dataset: Dataset) -> str:
+        return reverse("api-dataset-rows", args=[dataset.pk])
+
+
+class DatasetRowsQuerySerializer(serializers.Serializer):
+    offset = serializers.IntegerField(min_value=0, required=False, default=0, help_text="Rows to skip.")
+    limit = serializers.IntegerField(min_value=1, max_value=500, required=False, default=50)
+    label = serializers.CharField(required=False, help_text="Only rows with this label.")
+
+
+class DatasetRowSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="0-based position in the file: the id predictions files use.")
+    text = serializers.CharField()
+    label = serializers.CharField(allow_null=True, help_text="Null in an unlabeled dataset.")
+
+
+class DatasetRowsSerializer(serializers.Serializer):
+    total = serializers.IntegerField(help_text="Rows matching the filter.")
+    offset = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    label = serializers.CharField(allow_null=True)
+    rows = DatasetRowSerializer(many=True)
 
 
 class DatasetUploadSerializer(serializers.Serializer):
@@ -108,12 +153,22 @@ class DatasetUploadSerializer(serializers.Serializer):
     label_column = serializers.CharField(
         max_length=120, required=False, allow_blank=True, default="label", help_text="Ignored for unlabeled data."
     )
+    confirm_new_labels = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="A training file with labels the task does not have is refused (400 naming them, under "
+        "'confirm_new_labels' and 'new_labels') unless this is true: then they are added to the label set.",
+    )
 
 
 # --- teachers ---------------------------------------------------------------------------------
 
 
 class TeacherSerializer(serializers.ModelSerializer):
+    artifact_url = serializers.SerializerMethodField(
+        help_text="A fine-tuned teacher's files as a zip (token auth); null for a registered or uploaded one."
+    )
+
     class Meta:
         model = Teacher
         fields = [
@@ -130,9 +185,18 @@ class TeacherSerializer(serializers.ModelSerializer):
             "gpu_count",
             "labels",
             "metrics",
+            "origin",
+            "archived_at",
+            "artifact_sha256",
+            "artifact_url",
             "created_at",
         ]
         read_only_fields = fields
+
+    def get_artifact_url(self, teacher: Teacher) -> str | None:
+        if teacher.origin != Teacher.Origin.FINE_TUNED:
+            return None
+        return reverse("api-teacher-artifact", args=[teacher.pk])
 
 
 def _price(help_text: str) -> serializers.DecimalField:
@@ -184,6 +248,7 @@ class JobSerializer(serializers.Serializer):
     parent_id = serializers.IntegerField(allow_null=True, help_text="The sweep this job belongs to, if any.")
     kind = serializers.ChoiceField(choices=Job.Kind.choices)
     kind_label = serializers.CharField()
+    title = serializers.CharField(help_text="What the job does, in words (its kind for jobs started before titles).")
     status = serializers.ChoiceField(choices=Job.Status.choices)
     status_label = serializers.CharField()
     is_terminal = serializers.BooleanField()

@@ -1,11 +1,12 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from webapp.api import distillation, economics, evaluation, views
+from webapp.api import approvals, archive, distillation, economics, evaluation, monitoring, views
 
 # Names start with "api-": the web pages already use "task-detail", "job-detail" and so on.
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("teams/", views.TeamListApi.as_view(), name="api-team-list"),
     path("tasks/", views.TaskListCreateApi.as_view(), name="api-task-list"),
     path("tasks/<int:task_id>/", views.TaskDetailApi.as_view(), name="api-task-detail"),
@@ -36,7 +37,29 @@ urlpatterns = [
     ),
     path("students/<int:student_id>/", distillation.StudentDetailApi.as_view(), name="api-student-detail"),
     path("datasets/<int:dataset_id>/", views.DatasetDetailApi.as_view(), name="api-dataset-detail"),
+    path("datasets/<int:dataset_id>/rows/", views.DatasetRowsApi.as_view(), name="api-dataset-rows"),
+    path("datasets/<int:dataset_id>/file/", views.DatasetFileApi.as_view(), name="api-dataset-file"),
     path("teachers/<int:teacher_id>/", views.TeacherDetailApi.as_view(), name="api-teacher-detail"),
+    path(
+        "teachers/<int:teacher_id>/artifact/",
+        distillation.TeacherArtifactApi.as_view(),
+        name="api-teacher-artifact",
+    ),
+    path(
+        "students/<int:student_id>/artifact/",
+        distillation.StudentArtifactApi.as_view(),
+        name="api-student-artifact",
+    ),
+    # Archive (soft delete) and restore.
+    *[
+        path(
+            f"{kind}s/<int:{kind}_id>/{action}/",
+            archive.archive_endpoint(kind, restore=action == "restore"),
+            name=f"api-{kind}-{action}",
+        )
+        for kind in ("task", "dataset", "teacher", "student")
+        for action in ("archive", "restore")
+    ],
     path("jobs/<int:job_id>/", views.JobDetailApi.as_view(), name="api-job-detail"),
     path("jobs/<int:job_id>/cancel/", views.JobCancelApi.as_view(), name="api-job-cancel"),
     # The decision layer (issue 9): routing, ROI, scenarios and share links.
@@ -53,4 +76,37 @@ urlpatterns = [
         name="api-scenario-share-links",
     ),
     path("share-links/<int:link_id>/revoke/", economics.ShareLinkRevokeApi.as_view(), name="api-share-link-revoke"),
+    # Sign-off (issue 10): gates, approval requests, decisions, deployments, the audit log.
+    path("tasks/<int:task_id>/gates/", approvals.TaskGatesApi.as_view(), name="api-task-gates"),
+    path(
+        "tasks/<int:task_id>/approval-requests/",
+        approvals.TaskApprovalRequestsApi.as_view(),
+        name="api-task-approval-requests",
+    ),
+    path("approval-requests/<int:request_id>/", approvals.ApprovalRequestDetailApi.as_view(), name="api-approval"),
+    path(
+        "approval-requests/<int:request_id>/decision/",
+        approvals.ApprovalDecisionApi.as_view(),
+        name="api-approval-decision",
+    ),
+    path(
+        "approval-requests/<int:request_id>/deploy/", approvals.ApprovalDeployApi.as_view(), name="api-approval-deploy"
+    ),
+    path("tasks/<int:task_id>/deployments/", approvals.TaskDeploymentsApi.as_view(), name="api-task-deployments"),
+    path("deployments/<int:deployment_id>/", approvals.DeploymentDetailApi.as_view(), name="api-deployment"),
+    path(
+        "deployments/<int:deployment_id>/model-card/",
+        approvals.DeploymentModelCardApi.as_view(),
+        name="api-deployment-model-card",
+    ),
+    path(
+        "deployments/<int:deployment_id>/revoke/", approvals.DeploymentRevokeApi.as_view(), name="api-deployment-revoke"
+    ),
+    path("tasks/<int:task_id>/audit/", approvals.TaskAuditApi.as_view(), name="api-task-audit"),
+    # Monitoring (issue 10): drift of a deployment's traffic, with the $ impact of each alert.
+    path(
+        "deployments/<int:deployment_id>/monitoring/",
+        monitoring.DeploymentMonitoringApi.as_view(),
+        name="api-deployment-monitoring",
+    ),
 ]

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -20,6 +21,9 @@ from rest_framework.views import APIView
 from webapp.accounts.models import Role, Team
 from webapp.accounts.selectors import require_role, teams_for_user
 from webapp.api.serializers import (
+    ArchivedFilterSerializer,
+    DatasetRowsQuerySerializer,
+    DatasetRowsSerializer,
     DatasetSerializer,
     DatasetUploadSerializer,
     JobSerializer,
@@ -35,16 +39,24 @@ from webapp.api.serializers import (
 from webapp.jobs.models import Job
 from webapp.jobs.selectors import job_get_for_user, jobs_of_task
 from webapp.jobs.services import job_cancel, profile_job_start
+from webapp.registry.downloads import dataset_file_download
 from webapp.registry.models import Dataset, Task, Teacher
 from webapp.registry.selectors import (
     dataset_get_for_user,
+    dataset_rows_page,
     datasets_visible_to,
     task_get_for_user,
     tasks_visible_to,
     teacher_get_for_user,
     teachers_visible_to,
 )
-from webapp.registry.services import dataset_upload, task_create, teacher_register, teacher_upload_outputs
+from webapp.registry.services import (
+    LabelSetWouldGrow,
+    dataset_upload,
+    task_create,
+    teacher_register,
+    teacher_upload_outputs,
+)
 
 
 def _validated(serializer_class: type[serializers.Serializer], data: Any, **context: Any) -> dict[str, Any]:
@@ -60,6 +72,16 @@ def _validated(serializer_class: type[serializers.Serializer], data: Any, **cont
             )
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+def only_archived_or_active(queryset: QuerySet[Any], request: Request) -> QuerySet[Any]:
+    """Lists show what is not archived; ?archived=true shows only what is (to restore it)."""
+    raw = request.query_params.get("archived")
+    try:
+        archived = serializers.BooleanField().to_internal_value(raw) if raw is not None else False
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({"archived": exc.detail}) from exc
+    return queryset.filter(archived_at__isnull=not archived)
 
 
 class TaskScopedMixin:
@@ -96,8 +118,9 @@ class TaskListCreateApi(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Task]:
         tasks = tasks_visible_to(user=self.request.user)
-        team_id = _validated(TaskFilterSerializer, self.request.query_params).get("team")
-        return tasks if team_id is None else tasks.filter(team_id=team_id)
+        query = _validated(TaskFilterSerializer, self.request.query_params)
+        tasks = tasks.filter(archived_at__isnull=not query.get("archived", False))
+        return tasks if query.get("team") is None else tasks.filter(team_id=query["team"])
 
     @extend_schema(summary="Tasks of all your teams", parameters=[TaskFilterSerializer])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -126,7 +149,11 @@ class TaskDatasetListUploadApi(TaskScopedMixin, generics.ListAPIView):
     parser_classes = [MultiPartParser, FormParser]
 
     def get_queryset(self) -> QuerySet[Dataset]:
-        return datasets_visible_to(user=self.request.user).filter(task=self.task)
+        return only_archived_or_active(datasets_visible_to(user=self.request.user).filter(task=self.task), self.request)
+
+    @extend_schema(summary="Datasets of a task (not archived)", parameters=[ArchivedFilterSerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         summary="Upload a dataset (multipart)", request=DatasetUploadSerializer, responses={201: DatasetSerializer}
@@ -137,6 +164,10 @@ class TaskDatasetListUploadApi(TaskScopedMixin, generics.ListAPIView):
         upload = fields.pop("file")
         try:
             dataset = dataset_upload(task=task, user=request.user, file=upload, filename=upload.name, **fields)
+        except LabelSetWouldGrow as exc:
+            raise serializers.ValidationError(
+                {"confirm_new_labels": [exc.message_text], "new_labels": exc.new_labels}
+            ) from exc
         except ValidationError as exc:
             # As on the web page, whatever is wrong with the upload is an error of its file field.
             raise serializers.ValidationError({"file": exc.messages}) from exc
@@ -150,6 +181,30 @@ class DatasetDetailApi(generics.RetrieveAPIView):
         return dataset_get_for_user(user=self.request.user, dataset_id=self.kwargs["dataset_id"])
 
 
+class DatasetRowsApi(generics.GenericAPIView):
+    """A page of the dataset's stored rows (row id, text, label), optionally only one label's."""
+
+    serializer_class = DatasetRowsSerializer
+
+    @extend_schema(summary="Rows of a dataset", parameters=[DatasetRowsQuerySerializer])
+    def get(self, request: Request, dataset_id: int) -> Response:
+        dataset = dataset_get_for_user(user=request.user, dataset_id=dataset_id)
+        query = _validated(DatasetRowsQuerySerializer, request.query_params)
+        page = dataset_rows_page(dataset, offset=query["offset"], limit=query["limit"], label=query.get("label"))
+        return Response(DatasetRowsSerializer(page).data)
+
+
+class DatasetFileApi(generics.GenericAPIView):
+    """The uploaded file exactly as stored: same bytes, same sha256 (also in the X-Content-SHA256 header)."""
+
+    @extend_schema(
+        summary="Download a dataset's file as uploaded",
+        responses={(200, "text/csv"): bytes, (200, "application/jsonl"): bytes},
+    )
+    def get(self, request: Request, dataset_id: int) -> FileResponse:
+        return dataset_file_download(dataset_get_for_user(user=request.user, dataset_id=dataset_id))
+
+
 # --- teachers ---------------------------------------------------------------------------------
 
 
@@ -157,7 +212,11 @@ class TaskTeacherListRegisterApi(TaskScopedMixin, generics.ListAPIView):
     serializer_class = TeacherSerializer
 
     def get_queryset(self) -> QuerySet[Teacher]:
-        return teachers_visible_to(user=self.request.user).filter(task=self.task)
+        return only_archived_or_active(teachers_visible_to(user=self.request.user).filter(task=self.task), self.request)
+
+    @extend_schema(summary="Teachers of a task (not archived)", parameters=[ArchivedFilterSerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(summary="Register a teacher", request=TeacherRegisterSerializer, responses={201: TeacherSerializer})
     def post(self, request: Request, task_id: int) -> Response:

@@ -195,3 +195,34 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} by {self.actor_name}"
+
+
+class MonitoringAlert(models.Model):
+    """One alert episode of a deployment's monitoring: opened the first time a signal is seen in alert (that is
+    when the audit log gets its one "monitoring.alert" line), closed the next time the signal is seen ok. A page
+    view, an API call or the periodic check may be the one that sees it: the constraint keeps one open episode
+    per deployment and signal, so two of them at once still raise it once."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="monitoring_alerts")
+    signal = models.CharField(max_length=48)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    value = models.FloatField(null=True, help_text="The signal's value when the episode opened.")
+    monthly_usd_impact = models.FloatField(null=True, help_text="Extra serving cost a month (negative: saved).")
+    summary = models.TextField()
+    audit_seq = models.PositiveBigIntegerField(null=True, help_text="The audit line that recorded it.")
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "signal"], condition=Q(closed_at__isnull=True), name="one_open_alert_per_signal"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signal} alert on deployment #{self.deployment_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None

@@ -4,7 +4,7 @@ from django import forms
 
 from domain import specs
 from webapp.registry.models import Student, Task, Teacher
-from webapp.ui.forms import TaskScopedTraining
+from webapp.ui.forms import ModelNameChoiceField, TaskScopedTraining
 
 
 def parse_layers(value: str) -> list[int]:
@@ -18,7 +18,7 @@ def parse_layers(value: str) -> list[int]:
 
 
 class DistillForm(TaskScopedTraining):
-    teacher = forms.ModelChoiceField(queryset=Teacher.objects.none(), help_text="A teacher fine-tuned on this task.")
+    teacher = ModelNameChoiceField(queryset=Teacher.objects.none(), help_text="A teacher fine-tuned on this task.")
     construction = forms.ChoiceField(
         choices=[c for c in Student.Construction.choices if c[0] != Student.Construction.QUANTIZED],
         initial=Student.Construction.TRUNCATED,
@@ -49,7 +49,7 @@ class DistillForm(TaskScopedTraining):
 
     def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
         super().__init__(*args, task=task, **kwargs)
-        teachers = [t.pk for t in task.teachers.all() if t.has_task_head]
+        teachers = [t.pk for t in task.teachers.active() if t.has_task_head]
         queryset = task.teachers.filter(pk__in=teachers).order_by("-created_at")
         self.fields["teacher"].queryset = queryset  # type: ignore[attr-defined]
         self.fields["teacher"].initial = queryset.first()

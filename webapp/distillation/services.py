@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from domain.model_refs import ModelSourceError, resolve_model_ref
+from domain.naming import shorten
 from domain.specs import (
     DistillSpec,
     FinetuneSpec,
@@ -27,6 +28,7 @@ from webapp.accounts.selectors import require_role
 from webapp.evaluation.selectors import teacher_measured_quality
 from webapp.jobs.models import Job
 from webapp.jobs.services import job_enqueue, spec_or_validation_error
+from webapp.registry.archiving import require_not_archived
 from webapp.registry.models import Dataset, Student, Task, Teacher
 
 
@@ -49,6 +51,7 @@ def _check_request(
     if teacher.task_id != task.pk:
         raise ValidationError("The teacher must belong to this task.")
     _check_datasets(task, train, validation)
+    require_not_archived(teacher, train, validation)
 
 
 def teacher_layer_count(teacher: Teacher) -> int | None:
@@ -78,7 +81,7 @@ def finetune_start(
         validation_dataset_id=validation.pk if validation else None,
         training=options,
     )
-    return job_enqueue(task=task, spec=spec, user=user)
+    return job_enqueue(task=task, spec=spec, user=user, title=f"Fine-tune {shorten(teacher.name)} on {train}")
 
 
 def teacher_gate(teacher: Teacher, *, confirmed: bool = False) -> TeacherGate:
@@ -168,20 +171,32 @@ def distil_students(
         )
         for n in sizes
     ]
+    teacher_name = shorten(teacher.name)
     if len(specs) == 1:
-        return job_enqueue(task=task, spec=specs[0], user=user)
+        return job_enqueue(task=task, spec=specs[0], user=user, title=_distil_title(specs[0], teacher_name))
     sweep = spec_or_validation_error(lambda: SweepSpec(teacher_id=teacher.pk, sizes=tuple(sizes)))
     with transaction.atomic():
-        parent = job_enqueue(task=task, spec=sweep, user=user)
+        layers = ", ".join(str(n) for n in sizes)
+        title = f"Distil a sweep of {layers}-layer students from {teacher_name}"
+        parent = job_enqueue(task=task, spec=sweep, user=user, title=title)
         for spec in specs:
-            job_enqueue(task=task, spec=spec, user=user, parent=parent)
+            job_enqueue(task=task, spec=spec, user=user, parent=parent, title=_distil_title(spec, teacher_name))
     return parent
+
+
+def _distil_title(spec: DistillSpec, teacher_name: str) -> str:
+    student = spec.student
+    if student.construction == Student.Construction.PRETRAINED:
+        return f"Distil {teacher_name} into {shorten(student.student_ref, 32)}"
+    how = "from-scratch" if student.construction == Student.Construction.SCRATCH else "truncated"
+    return f"Distil a {student.layers}-layer {how} student from {teacher_name}"
 
 
 def quantize_start(*, student: Student, user: AbstractBaseUser, method: str = "int8_weight_only") -> Job:
     """Post-training int8 quantization of a student, as a new variant of it."""
     require_role(user=user, team=student.task.team, role=Role.MEMBER)
+    require_not_archived(student)
     if student.construction == Student.Construction.QUANTIZED:
         raise ValidationError(f"'{student}' is already quantized.")
     spec = spec_or_validation_error(lambda: QuantizeSpec(student_id=student.pk, method=method))
-    return job_enqueue(task=student.task, spec=spec, user=user)
+    return job_enqueue(task=student.task, spec=spec, user=user, title=f"Quantize {shorten(student.name)} to int8")

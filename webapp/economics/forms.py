@@ -8,6 +8,7 @@ from django import forms
 from webapp.economics.analysis import TAU_RULES
 from webapp.economics.cost_model import Mode
 from webapp.registry.models import Student, Task
+from webapp.ui.forms import ModelNameChoiceField
 
 MODE_CHOICES = [
     (Mode.CASCADE.value, "Cascade: student first"),
@@ -33,7 +34,7 @@ def _number(label: str, *, minimum: float | None = 0, step: str = "any", help_te
 
 
 class RoiForm(forms.Form):
-    student = forms.ModelChoiceField(queryset=Student.objects.none(), empty_label=None)
+    student = ModelNameChoiceField(queryset=Student.objects.none(), empty_label=None)
     # Not required: a field left out (an API-like GET, an old link) keeps its default.
     mode = forms.ChoiceField(choices=MODE_CHOICES, initial=Mode.CASCADE.value, required=False)
     tau_rule = forms.ChoiceField(
@@ -81,7 +82,6 @@ class RoiForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["student"].queryset = Student.objects.filter(pk__in=[s.pk for s in students])  # type: ignore[attr-defined]
         self.fields["student"].initial = students[0].pk if students else None
-        self.fields["student"].label_from_instance = lambda s: s.name  # type: ignore[attr-defined]
 
     def assumptions(self) -> dict[str, Any]:
         """The assumptions the user set (blank fields keep their defaults)."""

@@ -2,6 +2,8 @@
 
 import plotly.graph_objects as go
 
+from domain.naming import shorten
+from webapp.evaluation.confusion import ConfusionView
 from webapp.evaluation.models import Evaluation
 from webapp.evaluation.tier import TierTable, pareto_front
 from webapp.ui.plotting import PALETTE, new_figure
@@ -9,25 +11,34 @@ from webapp.ui.plotting import PALETTE, new_figure
 # The page's default legend (y=-0.2) sits on the x-axis title once several models are listed.
 _LEGEND_BELOW_AXIS_TITLE = {"orientation": "h", "y": -0.3}
 KIND_SYMBOL = {"teacher": "star", "student": "circle", "quantized": "diamond", "external": "square"}
+# The legend's group titles: which marker is which kind (the legend draws each model's marker next to it).
+KIND_LEGEND = {
+    "teacher": "teachers (stars)",
+    "student": "students (circles)",
+    "quantized": "int8 variants (diamonds)",
+    "external": "imported results (squares)",
+}
+LEGEND_NAME_LIMIT = 40
 QUALITY_BAR_COLOR = "#d32f2f"
 
 
 def quality_latency_figure(table: TierTable) -> go.Figure:
-    """Each evaluated model at (batch-1 latency, score on the primary set); the Pareto frontier joined."""
+    """Each evaluated model at (batch-1 latency, score on the primary set); the Pareto frontier joined.
+
+    Models are named in the legend, not beside their points: close points' labels overlapped. The legend
+    groups them by kind under a title saying which marker each kind has."""
     points = table.primary_points()
-    by_latency = sorted(p["latency_ms"] for p in points)
     traces = [
         go.Scatter(
-            mode="markers+text",
-            name=point["name"],
+            mode="markers",
+            name=shorten(point["name"], LEGEND_NAME_LIMIT),
             x=[point["latency_ms"]],
             y=[point["score"]],
-            text=[point["name"]],
-            textposition=_label_side(point["latency_ms"], by_latency),
             cliponaxis=False,
             marker={"size": 12, "symbol": KIND_SYMBOL.get(point["kind"], "circle"), "color": PALETTE[i % 8]},
             hovertemplate=f"{point['name']}<br>%{{x:.2f}} ms, %{{y:.1%}}<extra></extra>",
-            showlegend=False,
+            legendgroup=point["kind"],
+            legendgrouptitle={"text": KIND_LEGEND.get(point["kind"], point["kind"])},
         )
         for i, point in enumerate(points)
     ]
@@ -41,6 +52,8 @@ def quality_latency_figure(table: TierTable) -> go.Figure:
                 y=[p["score"] for p in front],
                 line={"dash": "dot", "color": "#888", "shape": "hv"},
                 hoverinfo="skip",
+                legendgroup="frontier",
+                legendgrouptitle={"text": "nothing beats these on both"},
             )
         )
     figure = new_figure(
@@ -49,6 +62,9 @@ def quality_latency_figure(table: TierTable) -> go.Figure:
         xaxis={"title": {"text": "batch-1 latency p50 (ms, log)"}, "type": "log"},
         yaxis={"title": {"text": table.metric_label}, "tickformat": ".0%"},
         height=420,
+        # Beside the plot, one model a line: the names need the width more than the plot does.
+        legend={"orientation": "v", "x": 1.02, "y": 1, "xanchor": "left", "yanchor": "top", "groupclick": "toggleitem"},
+        margin={"r": 16},
     )
     figure.add_hline(
         y=table.quality_min,
@@ -154,14 +170,38 @@ def risk_coverage_figure(evaluations: list[Evaluation], *, title: str) -> go.Fig
     )
 
 
-def _label_side(latency: float, by_latency: list[float]) -> str:
-    """Labels of the fastest and slowest models point inwards, so long names stay on the chart."""
-    if len(by_latency) > 1 and latency == by_latency[0]:
-        return "top right"
-    if len(by_latency) > 1 and latency == by_latency[-1]:
-        return "top left"
-    return "top center"
-
-
 def _calibrated(evaluations: list[Evaluation]) -> list[Evaluation]:
     return [e for e in evaluations if e.metrics.get("after_scaling") and e.metrics.get("before_scaling")]
+
+
+def confusion_figure(view: ConfusionView) -> go.Figure:
+    """Rows are true classes (worst at the top), columns predictions; colour is the share of the row, so
+    the diagonal reads as recall. Counts are written in the cells while they still fit."""
+    shares = view.shares()
+    size = max(len(view.rows), len(view.columns))
+    heatmap = go.Heatmap(
+        z=shares,
+        x=view.columns,
+        y=view.rows,
+        customdata=view.counts,
+        zmin=0,
+        zmax=1,
+        colorscale="Blues",
+        colorbar={"title": {"text": "share of row"}, "tickformat": ".0%"},
+        hovertemplate="true %{y} → predicted %{x}: %{customdata} rows (%{z:.0%} of %{y})<extra></extra>",
+        xgap=1,
+        ygap=1,
+    )
+    if size <= 20:
+        heatmap.update(text=view.counts, texttemplate="%{text}", textfont={"size": 11})
+    cell = 22 if size <= 20 else 14  # 77 classes stay readable: one row of text per class, small ticks
+    return new_figure(
+        [heatmap],
+        title_text="Confusion matrix (worst classes first)",
+        xaxis={"title": {"text": "predicted"}, "type": "category", "tickangle": -45, "automargin": True,
+               "tickfont": {"size": 11 if size <= 20 else 9}, "side": "bottom"},
+        yaxis={"title": {"text": "true"}, "type": "category", "autorange": "reversed", "automargin": True,
+               "tickfont": {"size": 11 if size <= 20 else 9}},
+        height=max(360, 160 + cell * len(view.rows)),
+        margin={"l": 56, "r": 16, "t": 40, "b": 48},
+    )  # fmt: skip

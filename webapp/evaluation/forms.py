@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 
+from domain.naming import shorten
 from webapp.registry.models import Dataset, Student, Task, Teacher
 from webapp.ui.forms import DatasetChoiceField, dataset_choice_label
 
@@ -28,17 +29,24 @@ class EvaluateForm(forms.Form):
         help_text="τ keeps this share of the validation set on the model; rejection of out-of-scope rows is "
         "measured at that τ.",
     )
+    save_probabilities = forms.BooleanField(
+        required=False,
+        initial=False,
+        label="Keep every label's probability per example",
+        help_text="Adds a 'probs' list (the task's label order, 4 decimals) to each row of the predictions file, "
+        "besides the top prediction: a few hundred bytes a row with many labels.",
+    )
 
     def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.task = task
-        teachers = [t for t in task.teachers.all() if t.has_task_head]
-        students = list(task.students.select_related("parent"))
-        self.fields["models"].choices = [(f"teacher:{t.pk}", f"Teacher · {t.name}") for t in teachers] + [
-            (f"student:{s.pk}", f"Student · {s.name}") for s in students
+        teachers = [t for t in task.teachers.active() if t.has_task_head]
+        students = list(task.students.active().select_related("parent"))
+        self.fields["models"].choices = [(f"teacher:{t.pk}", f"Teacher · {shorten(t.name)}") for t in teachers] + [
+            (f"student:{s.pk}", f"Student · {shorten(s.name)}") for s in students
         ]
         self.fields["models"].initial = [value for value, _ in self.fields["models"].choices]
-        evaluable = task.datasets.exclude(role__in=[Dataset.Role.TRAIN, Dataset.Role.UNLABELED])
+        evaluable = task.datasets.active().exclude(role__in=[Dataset.Role.TRAIN, Dataset.Role.UNLABELED])
         self.fields["datasets"].queryset = evaluable  # type: ignore[attr-defined]
         self.fields["datasets"].initial = list(evaluable.exclude(role=Dataset.Role.VALIDATION))
 
@@ -67,6 +75,6 @@ class ProbeForm(forms.Form):
 
     def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        tests = task.datasets.filter(role=Dataset.Role.TEST)
+        tests = task.datasets.active().filter(role=Dataset.Role.TEST)
         self.fields["dataset"].queryset = tests  # type: ignore[attr-defined]
         self.fields["dataset"].initial = tests.order_by("-created_at").first()

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from webapp.accounts.selectors import scope_to_user
+from webapp.evaluation.confusion import DEFAULT_SHOWN, ConfusionView, confusion_view, worst_first
 from webapp.evaluation.models import Evaluation, ExternalResult
 from webapp.registry.models import Dataset, Task, Teacher
 from webapp.registry.selectors import AnyUser
@@ -33,12 +34,15 @@ def evaluation_get_for_user(*, user: AnyUser, evaluation_id: int) -> Evaluation:
 
 def latest_evaluations(task: Task) -> list[Evaluation]:
     """The newest evaluation of each model on each dataset content: re-running replaces, history stays.
-    Evidence of a deleted model stays readable on its own page and in the API, not in the comparisons."""
+    Evidence of a deleted or archived model stays readable on its own page and in the API, not in the
+    comparisons (the tier table, routing and approval candidates)."""
     seen: set[tuple[int | None, int | None, str]] = set()
     latest = []
     queryset = (
         Evaluation.objects.filter(task=task)
         .exclude(teacher__isnull=True, student__isnull=True)
+        .exclude(teacher__archived_at__isnull=False)
+        .exclude(student__archived_at__isnull=False)
         .select_related(*MODEL_RELATIONS)
     )
     for evaluation in queryset.order_by("-created_at", "-pk"):
@@ -47,6 +51,11 @@ def latest_evaluations(task: Task) -> list[Evaluation]:
             seen.add(key)
             latest.append(evaluation)
     return latest
+
+
+def evaluations_of_job(job_id: int) -> QuerySet[Evaluation]:
+    """What an evaluate job recorded, one row per dataset, in the order the datasets were asked for."""
+    return Evaluation.objects.filter(job_id=job_id).select_related("teacher", "student").order_by("pk")
 
 
 def teacher_measured_quality(teacher: Teacher) -> tuple[float | None, str]:
@@ -87,6 +96,30 @@ def prediction_rows(evaluation: Evaluation) -> Iterator[dict[str, Any]]:
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             yield json.loads(line)
+
+
+def evaluation_confusion(evaluation: Evaluation, *, show: int | None = DEFAULT_SHOWN) -> ConfusionView | None:
+    """The evaluation's confusion matrix, worst classes first, from its predictions file (None without one)."""
+    per_class = (evaluation.metrics.get("quality") or {}).get("per_class") or []
+    if not per_class or prediction_file(evaluation) is None:
+        return None
+    pairs = ((row.get("label"), row["prediction"]) for row in prediction_rows(evaluation))
+    labels = [row["label"] for row in per_class]
+    return confusion_view(pairs, labels=labels, order=worst_first(per_class), show=show)
+
+
+def evaluations_by_model(task: Task) -> dict[str, dict[int, list[Evaluation]]]:
+    """Each model's newest evaluation per dataset (test sets first): {"teacher": {id: [...]}, "student":
+    {id: [...]}}, so the model lists link to their evidence."""
+    found: dict[str, dict[int, list[Evaluation]]] = {"teacher": {}, "student": {}}
+    for evaluation in latest_evaluations(task):
+        kind, pk = ("teacher", evaluation.teacher_id) if evaluation.teacher_id else ("student", evaluation.student_id)
+        if pk is not None:
+            found[kind].setdefault(pk, []).append(evaluation)
+    for by_model in found.values():
+        for evaluations in by_model.values():
+            evaluations.sort(key=lambda e: (e.dataset_role != Dataset.Role.TEST, e.dataset_name))
+    return found
 
 
 def confusion_examples(

@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from domain.naming import shorten
 from domain.perturb import perturb_rows
 from domain.results import ModelEvaluated
 from domain.specs import EvaluateSpec
@@ -20,6 +21,7 @@ from webapp.evaluation.importers import parse_external_results
 from webapp.evaluation.models import Evaluation, ExternalResult
 from webapp.jobs.models import Job
 from webapp.jobs.services import job_enqueue, spec_or_validation_error
+from webapp.registry.archiving import require_not_archived
 from webapp.registry.models import Dataset, Student, Task, Teacher
 from webapp.registry.parsing import DatasetFormatError
 from webapp.registry.services import dataset_upload
@@ -35,6 +37,7 @@ def evaluate_start(
     datasets: list[Dataset],
     validation: Dataset | None = None,
     coverage: float = 0.95,
+    save_probabilities: bool = False,
 ) -> Job:
     """One evaluate job: `model` scored on each of `datasets`, temperature and τ fitted on `validation`
     (by default the task's newest validation set)."""
@@ -43,6 +46,7 @@ def evaluate_start(
         raise ValidationError("The model and the datasets must belong to this task.")
     if not datasets:
         raise ValidationError("Choose at least one dataset to evaluate on.")
+    require_not_archived(model, *datasets, validation)
     if validation is not None and (validation.task_id != task.pk or validation.role != Dataset.Role.VALIDATION):
         raise ValidationError(f"'{validation}' is not a validation set of this task.")
     task.refresh_from_db(fields=["labels"])
@@ -58,25 +62,39 @@ def evaluate_start(
             dataset_ids=tuple(d.pk for d in datasets),
             validation_dataset_id=validation.pk if validation else None,
             coverage=coverage,
+            save_probabilities=save_probabilities,
         )
     )
-    return job_enqueue(task=task, spec=spec, user=user)
+    title = f"Evaluate {shorten(model.name)} on {', '.join(str(d) for d in datasets)}"
+    return job_enqueue(task=task, spec=spec, user=user, title=title)
 
 
 @transaction.atomic
 def evaluate_many(
-    *, task: Task, user: AbstractBaseUser, models: list[Model], datasets: list[Dataset], coverage: float = 0.95
+    *,
+    task: Task,
+    user: AbstractBaseUser,
+    models: list[Model],
+    datasets: list[Dataset],
+    coverage: float = 0.95,
+    save_probabilities: bool = False,
 ) -> list[Job]:
     """An evaluate job per model, all or none."""
     if not models:
         raise ValidationError("Choose at least one model to evaluate.")
-    return [evaluate_start(task=task, user=user, model=m, datasets=datasets, coverage=coverage) for m in models]
+    return [
+        evaluate_start(
+            task=task, user=user, model=m, datasets=datasets, coverage=coverage, save_probabilities=save_probabilities
+        )
+        for m in models
+    ]
 
 
 def robustness_probe_create(*, dataset: Dataset, user: AbstractBaseUser, seed: int = 0) -> Dataset:
     """A derived out-of-distribution split: the set's texts with deterministic typos, casing, truncation
     and whitespace, stored as a new OOD dataset (the same seed always gives the same file)."""
     require_role(user=user, team=dataset.task.team, role=Role.MEMBER)
+    require_not_archived(dataset)
     if dataset.role not in (Dataset.Role.TEST, Dataset.Role.VALIDATION):
         raise ValidationError("A robustness probe is made from a test (or validation) set.")
     rows = perturb_rows(((row["text"], row.get("label")) for row in dataset.rows()), seed=seed)
@@ -93,6 +111,7 @@ def robustness_probe_create(*, dataset: Dataset, user: AbstractBaseUser, seed: i
             filename=f"{name}.jsonl",
             role=Dataset.Role.OOD,
             name=name,
+            synthetic=dataset.synthetic,  # derived from synthetic rows, it is synthetic too
         )
         probe.stats["derived_from"] = {"dataset_id": dataset.pk, "name": str(dataset), "seed": seed}
         probe.save(update_fields=["stats"])

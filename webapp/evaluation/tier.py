@@ -51,6 +51,7 @@ class TierTable:
     columns: list[Column]
     rows: list[Row]
     primary: Column | None  # the column the scatter plots: the first test set
+    devices: list[str] = field(default_factory=list)  # where the speeds were measured, each once
 
     def primary_points(self) -> list[dict[str, Any]]:
         """(latency, score) of each model measured on the primary column, for the quality-vs-latency chart."""
@@ -70,8 +71,12 @@ def device_label(speed: dict[str, Any]) -> str:
     device = speed.get("device")
     if isinstance(device, dict):
         name = f": {device['name']}" if device.get("name") else ""
-        return f"{device.get('kind', '?')}{name}, {device.get('threads', '?')} threads"
-    return f"{device}, {speed.get('threads', '?')} threads" if device else ""
+        return f"{device.get('kind', '?')}{name}, {_threads(device.get('threads'))}"
+    return f"{device}, {_threads(speed.get('threads'))}" if device else ""
+
+
+def _threads(count: object) -> str:
+    return f"{count} thread{'' if count == 1 else 's'}" if count is not None else "? threads"
 
 
 def model_key(model: Teacher | Student) -> str:
@@ -127,6 +132,7 @@ def tier_table(task: Task, evaluations: list[Evaluation], externals: list[Extern
         columns=columns,
         rows=rows,
         primary=primary,
+        devices=sorted({speed["where"] for speed in speeds.values() if speed["where"]}),
     )
 
 
@@ -158,7 +164,7 @@ def _cell(
     cell = Cell(score=score, evaluation_id=evaluation.pk)
     oos = evaluation.metrics.get("out_of_scope")
     if oos:
-        cell.note = f"rejects {oos['rejection_recall']:.0%} out-of-scope at τ"
+        cell.note = f"rejects {oos['rejection_recall']:.0%} out-of-scope"
     if score is None:
         cell.status = "neutral"
         return cell

@@ -15,11 +15,13 @@ from django.views.decorators.http import require_POST
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role
 from webapp.evaluation import charts
+from webapp.evaluation.confusion import DEFAULT_SHOWN
 from webapp.evaluation.downloads import predictions_download
 from webapp.evaluation.forms import EvaluateForm, ExternalResultsForm, ProbeForm
 from webapp.evaluation.models import Evaluation
 from webapp.evaluation.selectors import (
     confusion_examples,
+    evaluation_confusion,
     evaluation_get_for_user,
     external_results_of,
     latest_evaluations,
@@ -86,7 +88,12 @@ def evaluation_start(request: HttpRequest, task_id: int) -> HttpResponse:
     def start(data: dict[str, Any]) -> str:
         models = form.chosen_models()
         jobs = evaluate_many(
-            task=task, user=request.user, models=models, datasets=list(data["datasets"]), coverage=data["coverage"]
+            task=task,
+            user=request.user,
+            models=models,
+            datasets=list(data["datasets"]),
+            coverage=data["coverage"],
+            save_probabilities=data["save_probabilities"],
         )
         return f"{len(jobs)} evaluate job(s) queued; the table fills in as they finish."
 
@@ -166,7 +173,8 @@ def _side_by_side(columns: list[list[Evaluation]]) -> dict[str, Any]:
             names[key] = evaluation.model_label
             cells.setdefault(key, [None] * len(columns))[index] = evaluation
     return {
-        "datasets": [f"{es[0].dataset_name}" for es in columns],
+        "datasets": [{"name": es[0].dataset_name, "role": es[0].dataset_role} for es in columns],
+        "any_out_of_scope": any(e.metrics.get("out_of_scope") for es in columns for e in es),
         "rows": [
             {"name": names[key], "cells": cells[key]} for key in sorted(cells, key=lambda k: (k[0] is None, names[k]))
         ],
@@ -189,13 +197,19 @@ def evaluation_detail(request: HttpRequest, evaluation_id: int) -> HttpResponse:
     )
     gap = None
     if evaluation.dataset_role == Dataset.Role.OOD and in_distribution and evaluation.accuracy is not None:
-        gap = {"test": in_distribution, "drop": in_distribution.accuracy - evaluation.accuracy}
+        gap = {"test": in_distribution, "change": evaluation.accuracy - in_distribution.accuracy}
+    show_all = request.GET.get("classes") == "all"
+    confusion = evaluation_confusion(evaluation, show=None if show_all else DEFAULT_SHOWN)
     context = task_context(request, evaluation.task, "evaluation") | {
         "evaluation": evaluation,
         "quality": quality,
         "examples": confusion_examples(evaluation, pairs),
         "gap": gap,
         "siblings": siblings,
+        "confusion": confusion,
+        "confusion_all": show_all,
+        "confusion_default": DEFAULT_SHOWN,
+        "figures": {"confusion": charts.confusion_figure(confusion)} if confusion and confusion.rows else {},
     }
     return render(request, "evaluation/detail.html", context)
 

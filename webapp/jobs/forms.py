@@ -17,7 +17,8 @@ class ProfileJobForm(forms.Form):
 
     def __init__(self, *args: object, task: Task, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        datasets, teachers = task.datasets.all(), task.teachers.exclude(backend=Teacher.Backend.PRECOMPUTED)
+        datasets = task.datasets.active()
+        teachers = task.teachers.active().exclude(backend=Teacher.Backend.PRECOMPUTED)
         self.fields["dataset"].queryset = datasets  # type: ignore[attr-defined]
         self.fields["teacher"].queryset = teachers  # type: ignore[attr-defined]
         # Sensible defaults: the newest training set and the first teacher.

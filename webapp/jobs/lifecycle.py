@@ -49,9 +49,10 @@ def job_claim(*, job_id: int, worker: str) -> Job | None:
         job.worker = worker
         job.started_at = job.started_at or now
         job.heartbeat_at = now
+        job.rate_since = None  # a new attempt (maybe resumed from a checkpoint) measures its own rate
         if job.attempts > 1:
             job.append_log(f"attempt {job.attempts} on {worker}")
-        job.save(update_fields=["status", "attempts", "worker", "started_at", "heartbeat_at", "log_tail"])
+        job.save(update_fields=["status", "attempts", "worker", "started_at", "heartbeat_at", "log_tail", "rate_since"])
     publish_job_update(job)
     return job
 
@@ -61,7 +62,7 @@ def job_start_parent(job: Job, *, children: int) -> None:
     job.status = Status.RUNNING
     job.started_at = timezone.now()
     job.total = children
-    job.message = f"0 of {children} students finished"
+    job.message = f"0 of {children} students distilled"
     job.save(update_fields=["status", "started_at", "total", "message"])
     transaction.on_commit(lambda: publish_job_update(job))
 
@@ -98,9 +99,13 @@ def _settle_parent(parent_id: int) -> None:
     if parent.is_terminal:
         return
     statuses = list(Job.objects.filter(parent_id=parent_id).values_list("status", flat=True))
-    parent.step, parent.total = sum(s in Job.TERMINAL for s in statuses), len(statuses)
-    if parent.step < parent.total:
-        parent.message = f"{parent.step} of {parent.total} students finished"
+    # Its bar counts the students it made: a sweep cancelled (or failed) half-way shows half, not 100%.
+    finished = sum(s in Job.TERMINAL for s in statuses)
+    parent.step, parent.total = sum(s == Status.SUCCEEDED for s in statuses), len(statuses)
+    if finished < parent.total:
+        parent.message = f"{parent.step} of {parent.total} students distilled"
+        if finished > parent.step:
+            parent.message += f", {finished - parent.step} ended without one"
         parent.save(update_fields=["step", "total", "message"])
         transaction.on_commit(lambda: publish_job_update(parent))
         return

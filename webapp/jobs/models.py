@@ -5,6 +5,11 @@ from django.utils import timezone
 from webapp.registry.models import Task
 
 LOG_TAIL_CHARS = 8000
+# The time left is withheld until the rate it extrapolates is measured on this much work: the first steps'
+# rate said 3 h 19 m for a 13-minute job (model loading and caching counted as if they were steps).
+ETA_MIN_STEPS = 3
+ETA_MIN_SHARE = 0.02  # of the whole job
+ETA_MIN_SECONDS = 15.0
 
 
 class Job(models.Model):
@@ -39,6 +44,9 @@ class Job(models.Model):
     # A sweep's children point at it; the parent's status follows theirs.
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
     kind = models.CharField(max_length=32, choices=Kind.choices)
+    # What it does, in words ("Evaluate 2-layer truncated student (job 4) on test v1, ood v1"), set when it is
+    # started; blank for jobs started before titles were kept (pages fall back to the kind).
+    title = models.CharField(max_length=300, blank=True)
     params = models.JSONField(default=dict)
     queue = models.CharField(max_length=16, choices=Queue.choices, default=Queue.DEFAULT)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
@@ -67,6 +75,10 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When this attempt reported its first step, and which: the time left is extrapolated from the rate since
+    # then, not since start-up (loading a model, caching teacher outputs take a while before step one).
+    rate_since = models.DateTimeField(null=True, blank=True)
+    rate_since_step = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -78,6 +90,10 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.get_kind_display()
 
     @property
     def is_terminal(self) -> bool:
@@ -98,11 +114,15 @@ class Job(models.Model):
 
     @property
     def eta_seconds(self) -> float | None:
-        """Linear extrapolation from progress so far; None until there is something to extrapolate."""
-        elapsed = self.elapsed_seconds
-        if self.is_terminal or elapsed is None or not self.total or self.step <= 0:
+        """Seconds left at the rate measured since this attempt's first step; None ("estimating…") until that
+        rate is measured on enough work (ETA_MIN_*) to say something stable."""
+        if self.status != self.Status.RUNNING or not self.total or self.rate_since is None:
             return None
-        return elapsed * (self.total - self.step) / self.step
+        steps = self.step - self.rate_since_step
+        seconds = (timezone.now() - self.rate_since).total_seconds()
+        if steps < max(ETA_MIN_STEPS, ETA_MIN_SHARE * self.total) or seconds < ETA_MIN_SECONDS:
+            return None
+        return seconds * (self.total - self.step) / steps
 
     def append_log(self, line: str) -> None:
         self.log_tail = (self.log_tail + line.rstrip("\n") + "\n")[-LOG_TAIL_CHARS:]

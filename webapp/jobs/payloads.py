@@ -19,6 +19,7 @@ def job_payload(job: Job) -> dict[str, Any]:
         "parent_id": job.parent_id,
         "kind": job.kind,
         "kind_label": job.get_kind_display(),
+        "title": job.display_title,
         "status": job.status,
         "status_label": job.get_status_display(),
         "is_terminal": job.is_terminal,

@@ -16,6 +16,10 @@ def job_progress_write(job: Job) -> None:
     rows.update(
         step=job.step, total=job.total, message=job.message, log_tail=job.log_tail, heartbeat_at=job.heartbeat_at
     )
+    if job.rate_since is None and job.step > 0:
+        # The first step of this attempt: the time left is measured from here (see Job.eta_seconds).
+        job.rate_since, job.rate_since_step = job.heartbeat_at, job.step
+        rows.update(rate_since=job.rate_since, rate_since_step=job.rate_since_step)
     # Device time accrues on the row (the heartbeat adds it): show the page what the row holds, not the
     # value this process read when the job started.
     job.device_seconds = rows.values_list("device_seconds", flat=True).first() or job.device_seconds

@@ -22,5 +22,10 @@ def jobs_of_task(*, task: Task) -> QuerySet[Job]:
     return Job.objects.filter(task=task).select_related("task").order_by("-created_at", "-id")
 
 
+def jobs_comparable(*, task: Task) -> QuerySet[Job]:
+    """The task's training runs (fine-tunes and distillations), newest first: what the compare page pairs."""
+    return jobs_of_task(task=task).filter(kind__in=Job.TRAINING_KINDS)
+
+
 def job_metrics(*, job: Job) -> QuerySet[JobMetric]:
     return JobMetric.objects.filter(job=job).order_by("name", "step")

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from domain.naming import shorten
 from domain.specs import JobSpec, ProfileSpec, SpecError, SweepSpec
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role
@@ -22,6 +23,7 @@ from webapp.config.health import REDIS, ServiceUnavailable, redis_problem
 from webapp.jobs import lifecycle
 from webapp.jobs.broker import BROKER_ERRORS, job_ids_with_messages, job_message_send
 from webapp.jobs.models import Job
+from webapp.registry.archiving import require_not_archived
 from webapp.registry.models import Dataset, Task, Teacher
 
 logger = logging.getLogger(__name__)
@@ -48,16 +50,26 @@ def send_to_worker(job: Job) -> bool:
     return True
 
 
-def job_enqueue(*, task: Task, spec: JobSpec, user: AbstractBaseUser, parent: Job | None = None) -> Job:
-    """The one way a job is created: its typed spec is what `params` stores. A sweep parent runs nothing
-    itself (its children do), so it starts running at once instead of going to a queue."""
+def job_enqueue(
+    *, task: Task, spec: JobSpec, user: AbstractBaseUser, parent: Job | None = None, title: str = ""
+) -> Job:
+    """The one way a job is created: its typed spec is what `params` stores, `title` says what it does in
+    words. A sweep parent runs nothing itself (its children do), so it starts running at once instead of
+    going to a queue."""
     require_role(user=user, team=task.team, role=Role.MEMBER)
+    require_not_archived(task)
     # Ask Redis before storing anything: with the queue down the caller is told, and no row is left
     # behind (inside a caller's transaction, raising rolls back its other jobs too).
     if redis_problem(settings.CELERY_BROKER_URL) is not None:
         raise QueueUnavailable()
     job = Job.objects.create(
-        task=task, parent=parent, kind=spec.kind, params=spec.to_params(), queue=spec.queue, created_by=user
+        task=task,
+        parent=parent,
+        kind=spec.kind,
+        title=title[:300],
+        params=spec.to_params(),
+        queue=spec.queue,
+        created_by=user,
     )
     if isinstance(spec, SweepSpec):
         lifecycle.job_start_parent(job, children=len(spec.sizes))
@@ -87,12 +99,14 @@ def profile_job_start(
 ) -> Job:
     if dataset.task_id != task.pk or teacher.task_id != task.pk:
         raise ValidationError("The dataset and the teacher must belong to this task.")
+    require_not_archived(dataset, teacher)
     if teacher.is_precomputed:
         raise ValidationError(f"Teacher '{teacher}' is uploaded outputs with no tokenizer: profile with a model.")
     spec = spec_or_validation_error(
         lambda: ProfileSpec(dataset_id=dataset.pk, teacher_id=teacher.pk, max_length=max_length or teacher.max_length)
     )
-    return job_enqueue(task=task, spec=spec, user=user)
+    title = f"Profile {dataset} with {shorten(teacher.name)}'s tokenizer"
+    return job_enqueue(task=task, spec=spec, user=user, title=title)
 
 
 def jobs_reap_lost() -> int:

@@ -5,7 +5,7 @@ from django import forms
 from domain.model_refs import PRESETS
 from webapp.registry.models import Dataset, Task, Teacher
 from webapp.registry.services import TASK_FIELDS
-from webapp.ui.forms import TaskScopedTraining
+from webapp.ui.forms import ModelNameChoiceField, TaskScopedTraining
 
 
 class TaskForm(forms.ModelForm):
@@ -48,6 +48,12 @@ class DatasetUploadForm(forms.Form):
     file = forms.FileField(
         allow_empty_file=True, help_text="CSV with a header row, or JSONL (one JSON object a line). UTF-8."
     )
+    # Shown only once an upload was refused for growing the label set: the user ticks it knowingly.
+    confirm_new_labels = forms.BooleanField(
+        required=False,
+        label="Add the new labels to the task's label set",
+        help_text="Only for real new classes: training on a grown set makes models trained before it obsolete.",
+    )
 
 
 class TeacherCostFields(forms.Form):
@@ -86,17 +92,39 @@ class TeacherOutputsForm(TeacherCostFields):
         '"probs"; a list in the task\'s label order, or an object {label: score}.',
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The Teachers tab shows this form next to the register form, whose fields have the same names:
+        # its own element ids, so each label focuses its own input.
+        kwargs.setdefault("auto_id", "outputs_%s")
+        super().__init__(*args, **kwargs)
+
 
 class LabelsForm(forms.Form):
     labels = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), help_text="One label a line.")
 
 
-class FinetuneForm(TaskScopedTraining):
-    teacher = forms.ModelChoiceField(queryset=Teacher.objects.none(), label="Base model")
+class LabelRenameForm(forms.Form):
+    sources = forms.MultipleChoiceField(
+        label="Labels",
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="One to rename it; several to merge them (Ctrl/⌘-click to pick more).",
+    )
+    target = forms.CharField(
+        max_length=200, label="New name", help_text="A new name, or an existing label to merge into."
+    )
 
     def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sources"].choices = [(label, label) for label in task.labels]  # type: ignore[attr-defined]
+
+
+class FinetuneForm(TaskScopedTraining):
+    teacher = ModelNameChoiceField(queryset=Teacher.objects.none(), label="Base model")
+
+    def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "finetune_%s")  # its own element ids on the Teachers tab (see above)
         super().__init__(*args, task=task, **kwargs)
-        teachers = task.teachers.exclude(backend=Teacher.Backend.PRECOMPUTED)  # no weights to tune
+        teachers = task.teachers.active().exclude(backend=Teacher.Backend.PRECOMPUTED)  # no weights to tune
         self.fields["teacher"].queryset = teachers  # type: ignore[attr-defined]
         self.fields["teacher"].initial = teachers.filter(origin=Teacher.Origin.REGISTERED).first()
         self.order_fields(["teacher", "train", "validation"])

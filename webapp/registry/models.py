@@ -12,7 +12,35 @@ from webapp.accounts.models import Team
 UNIT_INTERVAL = [MinValueValidator(0.0), MaxValueValidator(1.0)]
 
 
-class Task(models.Model):
+class ArchivableQuerySet(models.QuerySet):
+    def active(self) -> "ArchivableQuerySet":
+        """What lists and pickers show: everything not archived."""
+        return self.filter(archived_at__isnull=True)
+
+    def archived(self) -> "ArchivableQuerySet":
+        return self.filter(archived_at__isnull=False)
+
+
+class Archivable(models.Model):
+    """Soft deletion: an archived row leaves the lists, the pickers and the API lists, and no job starts on it,
+    but it stays stored (and so does every piece of evidence pointing at it) until someone restores it."""
+
+    archived_at = models.DateTimeField(null=True, blank=True)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ArchivableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class Task(Archivable):
     """What is being distilled: a label set, a quality bar and the traffic it must serve."""
 
     class Kind(models.TextChoices):
@@ -29,6 +57,9 @@ class Task(models.Model):
     # The label set comes from the first labelled upload; later labelled uploads must fit it.
     labels = models.JSONField(default=list, blank=True)
     labels_reviewed = models.BooleanField(default=False)
+    # Renamed and merged labels, old name -> current name. Stored files keep what was uploaded (their sha256
+    # stays true); every read of a dataset's rows and label counts applies this map.
+    label_map = models.JSONField(default=dict, blank=True)
     quality_metric = models.CharField(max_length=16, choices=Metric.choices, default=Metric.ACCURACY)
     quality_min = models.FloatField(default=0.85, validators=UNIT_INTERVAL)
     min_retention = models.FloatField(default=0.97, validators=UNIT_INTERVAL)
@@ -46,8 +77,35 @@ class Task(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def current_label(self, label: str) -> str:
+        """The name a stored label goes by now (itself unless it was renamed or merged)."""
+        return self.label_map.get(label, label)
 
-class Dataset(models.Model):
+
+class LabelChange(models.Model):
+    """The audit trail of a task's label set: who renamed or merged which labels into what, and when."""
+
+    class Action(models.TextChoices):
+        RENAMED = "renamed", "Renamed"
+        MERGED = "merged", "Merged"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="label_changes")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    sources = models.JSONField(help_text="The labels renamed or merged.")
+    target = models.CharField(max_length=200)
+    rows = models.PositiveIntegerField(default=0, help_text="Stored rows that now read as the target.")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor_name = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {', '.join(self.sources)} → {self.target}"
+
+
+class Dataset(Archivable):
     """An uploaded file, immutable once stored. A new upload under the same name is a new version."""
 
     class Role(models.TextChoices):
@@ -99,14 +157,32 @@ class Dataset(models.Model):
     def rows_path(self) -> Path:
         return self.folder / "rows.jsonl"
 
+    @property
+    def original_path(self) -> Path:
+        """The uploaded file, byte for byte (its sha256 is `sha256`)."""
+        return self.folder / f"original.{self.file_format}"
+
+    def label_counts(self) -> list[tuple[str, int]]:
+        """(label, rows) most frequent first, counted when the file was stored, under the labels' current names."""
+        counts: dict[str, int] = {}
+        for label, count in self.stats.get("label_counts", []):
+            name = self.task.current_label(str(label))
+            counts[name] = counts.get(name, 0) + int(count)
+        return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+
     def rows(self) -> Iterator[dict[str, Any]]:
-        """The stored, normalised rows ({"text", "label"}) in file order, whatever the upload's format."""
+        """The stored, normalised rows ({"text", "label"}) in file order, whatever the upload's format, each
+        label under its current name (the task's label_map: the file itself is never rewritten)."""
+        label_map = self.task.label_map
         with self.rows_path.open(encoding="utf-8") as handle:
             for line in handle:
-                yield json.loads(line)
+                row = json.loads(line)
+                if label_map and row.get("label") in label_map:
+                    row["label"] = label_map[row["label"]]
+                yield row
 
 
-class Teacher(models.Model):
+class Teacher(Archivable):
     """The large model a task distils from, and what it costs to run."""
 
     class Backend(models.TextChoices):
@@ -163,7 +239,7 @@ class Teacher(models.Model):
         return bool(self.labels) and list(self.labels) == list(self.task.labels)
 
 
-class Student(models.Model):
+class Student(Archivable):
     """A candidate produced by a distill (or quantize) job; its artifact loads in plain transformers."""
 
     class Construction(models.TextChoices):

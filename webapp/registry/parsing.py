@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -22,6 +23,21 @@ _BOM = b"\xef\xbb\xbf"
 _CSV_SUFFIXES = {".csv", ".tsv"}
 _JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 _MAPPING_HINT = "Choose which column holds the text (and which the label) in the upload form."
+
+# Characters that change how the text around them is displayed rather than what it says: an embedded
+# right-to-left override makes a label read backwards (a spoofing risk on every page that shows it).
+BIDI_CONTROLS = {
+    "\u202a": "LEFT-TO-RIGHT EMBEDDING",
+    "\u202b": "RIGHT-TO-LEFT EMBEDDING",
+    "\u202c": "POP DIRECTIONAL FORMATTING",
+    "\u202d": "LEFT-TO-RIGHT OVERRIDE",
+    "\u202e": "RIGHT-TO-LEFT OVERRIDE",
+    "\u2066": "LEFT-TO-RIGHT ISOLATE",
+    "\u2067": "RIGHT-TO-LEFT ISOLATE",
+    "\u2068": "FIRST STRONG ISOLATE",
+    "\u2069": "POP DIRECTIONAL ISOLATE",
+}
+_UNSAFE = re.compile("[\x00" + "".join(BIDI_CONTROLS) + "]")
 
 
 class DatasetFormatError(ValueError):
@@ -113,11 +129,19 @@ class _RowCollector:
             )
         text = text.strip()
         label = label.strip() if label is not None and self.label_column is not None else None
+        self._refuse_unsafe(text, self.text_column, line)
+        if label is not None and self.label_column is not None:
+            self._refuse_unsafe(label, self.label_column, line)
         if not text:
             self.empty_text_lines.add(line)
         if self.label_column is not None and not label:
             self.empty_label_lines.add(line)
         self.rows.append(ParsedRow(text=text, label=label, line=line))
+
+    def _refuse_unsafe(self, value: str, column: str, line: int) -> None:
+        problem = unsafe_character(value)
+        if problem is not None:
+            raise DatasetFormatError(f"{self.filename} line {line}: '{column}' {problem}", line=line, column=column)
 
     def finish(self) -> list[ParsedRow]:
         if self.empty_text_lines.count:
@@ -163,6 +187,8 @@ def csv_records(stream: Iterable[str], *, filename: str, delimiter: str = ",") -
         except StopIteration:
             return
         except csv.Error as err:
+            if "field larger than field limit" in str(err):
+                raise _field_too_large(filename, start_line) from None
             raise DatasetFormatError(
                 f"{filename} line {start_line} could not be read as CSV ({err}); "
                 "check for a missing or extra quote character.",
@@ -180,6 +206,32 @@ def csv_records(stream: Iterable[str], *, filename: str, delimiter: str = ",") -
                 line=start_line,
             )
         yield start_line, fields
+
+
+def _field_too_large(filename: str, line: int) -> DatasetFormatError:
+    limit = csv.field_size_limit()
+    return DatasetFormatError(
+        f"{filename} line {line} has a field longer than {limit:,} characters, the most one CSV field may hold. "
+        "Shorten that text, or check that a quote opened on that line is closed: an unclosed quote makes the "
+        "rest of the file one field.",
+        line=line,
+    )
+
+
+def unsafe_character(value: str) -> str | None:
+    """Why `value` can't be stored as a text or a label (the rest of a sentence), or None if it can: a NUL
+    byte (tools that read C strings cut the text there) or a bidirectional control character."""
+    found = _UNSAFE.search(value)
+    if found is None:
+        return None
+    char = found.group()
+    if char == "\x00":
+        return "contains a NUL byte (U+0000); remove it and upload the file again."
+    return (
+        f"contains the invisible character U+{ord(char):04X} ({BIDI_CONTROLS[char]}), which changes the direction "
+        "text is displayed in, so what a page shows would differ from what is stored; remove it and upload "
+        "the file again."
+    )
 
 
 def _parse_csv(stream: Iterable[str], collector: _RowCollector, delimiter: str) -> list[str]:

@@ -19,10 +19,12 @@ from django.db.models import Max
 from domain.model_refs import ModelSourceError, resolve_model_ref
 from webapp.accounts.models import Role, Team
 from webapp.accounts.selectors import require_role
+from webapp.registry.archiving import require_not_archived
 from webapp.registry.dataset_stats import compute_stats
-from webapp.registry.models import Dataset, Task, Teacher
-from webapp.registry.parsing import DatasetFormatError, ParsedDataset, ParsedRow, parse_dataset
+from webapp.registry.models import Dataset, LabelChange, Task, Teacher
+from webapp.registry.parsing import DatasetFormatError, ParsedDataset, ParsedRow, parse_dataset, unsafe_character
 from webapp.registry.precomputed import parse_teacher_outputs, save_outputs
+from webapp.registry.selectors import label_change_blocker
 
 TASK_FIELDS = (
     "name",
@@ -77,8 +79,62 @@ def task_labels_set(*, task: Task, user: AbstractBaseUser, labels: Iterable[str]
 def _labels_in_datasets(task: Task, *, roles: Iterable[str]) -> set[str]:
     labels: set[str] = set()
     for stats in Dataset.objects.filter(task=task, role__in=list(roles)).values_list("stats", flat=True):
-        labels.update(label for label, _ in stats.get("label_counts", []))
+        labels.update(task.current_label(label) for label, _ in stats.get("label_counts", []))
     return labels
+
+
+@transaction.atomic
+def task_labels_rename(*, task: Task, user: AbstractBaseUser, sources: Iterable[str], target: str) -> LabelChange:
+    """Rename one label, or merge several (into a new name or one of them). The task's label set changes and
+    every later read of its datasets maps the old names to the new one; stored files are not rewritten (their
+    sha256 stays true). Refused once a model was trained or evaluated on the current names (see
+    label_change_blocker). Recorded on the task's label history."""
+    require_role(user=user, team=task.team, role=Role.MEMBER)
+    task = Task.objects.select_for_update().get(pk=task.pk)
+    blocker = label_change_blocker(task=task)
+    if blocker:
+        raise ValidationError(blocker)
+    chosen = list(dict.fromkeys(s for s in sources if s))
+    target = target.strip()
+    if not chosen:
+        raise ValidationError({"sources": "Choose the label(s) to rename or merge."})
+    unknown = [s for s in chosen if s not in task.labels]
+    if unknown:
+        raise ValidationError({"sources": f"Not in this task's label set: {', '.join(unknown)}."})
+    if not target:
+        raise ValidationError({"target": "Give the new name."})
+    problem = unsafe_character(target)
+    if problem or len(target) > 200:
+        raise ValidationError(
+            {"target": f"The new name {problem}" if problem else "Keep the name under 200 characters."}
+        )
+    if chosen == [target]:
+        raise ValidationError({"target": f"'{target}' is already its name."})
+    merged = len(chosen) > 1 or target in task.labels
+    # The target takes the place of the first label it replaces; the rest leave the set.
+    position = min(task.labels.index(label) for label in [*chosen, target] if label in task.labels)
+    remaining = [label for label in task.labels if label not in chosen and label != target]
+    remaining.insert(min(position, len(remaining)), target)
+    task.labels = remaining
+    task.label_map = {old: (target if new in chosen else new) for old, new in task.label_map.items()} | {
+        source: target for source in chosen if source != target
+    }
+    task.save(update_fields=["labels", "label_map"])
+    rows = sum(
+        count
+        for stats in Dataset.objects.filter(task=task).values_list("stats", flat=True)
+        for label, count in stats.get("label_counts", [])
+        if task.current_label(label) == target and label != target
+    )
+    return LabelChange.objects.create(
+        task=task,
+        action=LabelChange.Action.MERGED if merged else LabelChange.Action.RENAMED,
+        sources=chosen,
+        target=target,
+        rows=rows,
+        actor=user,
+        actor_name=user.get_username(),
+    )
 
 
 # --- datasets ---------------------------------------------------------------------------------
@@ -95,10 +151,13 @@ def dataset_upload(
     text_column: str = "text",
     label_column: str = "label",
     synthetic: bool = False,
+    confirm_new_labels: bool = False,
 ) -> Dataset:
     """Store an uploaded CSV/JSONL file as a new immutable dataset version, or raise ValidationError
-    naming the problem. Nothing stored changes when the upload is refused."""
+    naming the problem. Nothing stored changes when the upload is refused. A training file whose labels
+    would grow the task's label set is refused with LabelSetWouldGrow unless `confirm_new_labels`."""
     require_role(user=user, team=task.team, role=Role.MEMBER)
+    require_not_archived(task)
     if role not in Dataset.Role.values:
         raise ValidationError(f"Unknown role '{role}'; choose one of {', '.join(Dataset.Role.values)}.")
     if getattr(file, "over_cap", False) or (getattr(file, "size", 0) or 0) > settings.MAX_UPLOAD_BYTES:
@@ -116,9 +175,10 @@ def dataset_upload(
             raise ValidationError(_too_large_message(filename, size))
         duplicate = Dataset.objects.filter(task=task, sha256=sha256).first()
         if duplicate is not None:
+            archived = ", archived: restore it from the Archived list" if duplicate.is_archived else ""
             raise ValidationError(
-                f"{filename} is already stored in this task as '{duplicate}' ({duplicate.get_role_display()}); "
-                "datasets are immutable, so there is nothing new to upload."
+                f"{filename} is already stored in this task as '{duplicate}' ({duplicate.get_role_display()}"
+                f"{archived}); datasets are immutable, so there is nothing new to upload."
             )
         try:
             parsed = parse_dataset(
@@ -132,7 +192,9 @@ def dataset_upload(
         stats = compute_stats(parsed.rows)
         with transaction.atomic():
             task = Task.objects.select_for_update().get(pk=task.pk)
-            stats.update(_check_labels(task, role=role, rows=parsed.rows, filename=filename))
+            stats.update(
+                _check_labels(task, role=role, rows=parsed.rows, filename=filename, confirmed=confirm_new_labels)
+            )
             folder = Path("datasets") / str(task.pk) / uuid.uuid4().hex
             dataset = Dataset(
                 task=task,
@@ -166,23 +228,42 @@ def dataset_upload(
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _check_labels(task: Task, *, role: str, rows: list[ParsedRow], filename: str) -> dict[str, Any]:
-    """Fit the file's labels to the task's label set. Train data may grow an unreviewed label set;
-    validation and test data must use known labels; OOD data may hold labels outside it (e.g. `oos`)."""
+class LabelSetWouldGrow(ValidationError):
+    """A training upload has labels the task does not have yet: growing the set needs the user's word."""
+
+    def __init__(self, message: str, *, new_labels: list[str]) -> None:
+        super().__init__({"confirm_new_labels": message})
+        self.message_text = message
+        self.new_labels = new_labels
+
+
+def _check_labels(
+    task: Task, *, role: str, rows: list[ParsedRow], filename: str, confirmed: bool = False
+) -> dict[str, Any]:
+    """Fit the file's labels (under their current names) to the task's label set. The first labelled upload
+    sets it; a later training file may grow it only when the user confirms the new labels (three small files
+    once took a 77-label set to 80 unnoticed); validation and test data must use known labels; OOD data may
+    hold labels outside it (e.g. `oos`)."""
     if role == Dataset.Role.UNLABELED:
         return {}
     first_line: dict[str, int] = {}
     for row in rows:
         if row.label is not None:
-            first_line.setdefault(row.label, row.line)
+            first_line.setdefault(task.current_label(row.label), row.line)
     known = set(task.labels)
     unknown = [label for label in first_line if label not in known]
     if role == Dataset.Role.OOD:
         return {"labels_outside_task": sorted(unknown)}
-    if not known or (role == Dataset.Role.TRAIN and not task.labels_reviewed):
-        task.labels = sorted(known | set(first_line))
+    if not known:
+        task.labels = sorted(first_line)
         task.save(update_fields=["labels"])
         return {}
+    if unknown and role == Dataset.Role.TRAIN:
+        if not confirmed:
+            raise _growth_refused(task, filename, unknown, first_line)
+        task.labels = sorted(known | set(unknown))
+        task.save(update_fields=["labels"])
+        return {"labels_added": sorted(unknown)}
     if unknown:
         shown = ", ".join(f"'{label}' (line {first_line[label]})" for label in unknown[:5])
         more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
@@ -191,6 +272,26 @@ def _check_labels(task: Task, *, role: str, rows: list[ParsedRow], filename: str
             "Fix the file, or add the labels on the task's label page first."
         )
     return {}
+
+
+def _growth_refused(task: Task, filename: str, unknown: list[str], first_line: dict[str, int]) -> LabelSetWouldGrow:
+    shown = ", ".join(f"'{label}' (line {first_line[label]})" for label in unknown[:10])
+    more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+    reviewed = "reviewed " if task.labels_reviewed else ""
+    trained = task.teachers.active().filter(labels=task.labels).exclude(labels=[]).count()
+    trained += task.students.active().filter(labels=task.labels).count()
+    consequence = (
+        f" The {trained} model(s) trained on the current labels would no longer match the task's labels."
+        if trained
+        else ""
+    )
+    new_count = len(task.labels) + len(unknown)
+    return LabelSetWouldGrow(
+        f"{filename} would grow the task's {reviewed}label set from {len(task.labels)} to {new_count} labels: "
+        f"new {shown}{more}.{consequence} If these are new classes, confirm adding them and upload the file "
+        "again; if they are typos of existing labels, fix the file.",
+        new_labels=sorted(unknown),
+    )
 
 
 def _next_version(task: Task, name: str) -> int:
@@ -259,7 +360,7 @@ def teacher_register(
         raise ValidationError({"model_ref": str(exc)}) from exc
     teacher = Teacher(
         task=task,
-        name=_unique_teacher_name(task, name.strip() or resolved.label),
+        name=_unique_teacher_name(task, name.strip() or resolved.name),
         model_ref=resolved.ref,
         max_length=max_length,
         **_cost_fields(cost_mode, price_input_per_m, price_output_per_m, gpu_hour_price, gpu_count),

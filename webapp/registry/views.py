@@ -3,34 +3,54 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role, role_for
 from webapp.distillation.services import finetune_start
+from webapp.evaluation.selectors import evaluations_by_model
+from webapp.jobs.models import Job
 from webapp.jobs.selectors import jobs_of_task
 from webapp.jobs.services import spec_or_validation_error
 from webapp.registry import charts
-from webapp.registry.forms import DatasetUploadForm, FinetuneForm, LabelsForm, TaskForm, TeacherForm, TeacherOutputsForm
+from webapp.registry.checklist import task_checklist
+from webapp.registry.downloads import dataset_file_download, model_artifact_download
+from webapp.registry.forms import (
+    DatasetUploadForm,
+    FinetuneForm,
+    LabelRenameForm,
+    LabelsForm,
+    TaskForm,
+    TeacherForm,
+    TeacherOutputsForm,
+)
 from webapp.registry.models import Dataset, Task
 from webapp.registry.selectors import (
+    archived_tasks_of_team,
+    dataset_examples_by_label,
     dataset_get_for_user,
     dataset_overlaps,
+    dataset_rows_page,
+    label_change_blocker,
     label_usage,
     task_get_for_user,
     tasks_of_team,
+    teacher_get_for_user,
 )
 from webapp.registry.services import (
+    LabelSetWouldGrow,
     dataset_upload,
     task_create,
+    task_labels_rename,
     task_labels_set,
     task_update,
     teacher_register,
     teacher_upload_outputs,
 )
 from webapp.ui.context import task_context
+from webapp.ui.estimates import preset_initial, training_estimate
 
 
 @login_required
@@ -39,9 +59,12 @@ def task_list(request: HttpRequest) -> HttpResponse:
     if team is None:
         return redirect("team-list")
     role = role_for(user=request.user, team=team) or 0
-    return render(
-        request, "registry/task_list.html", {"tasks": tasks_of_team(team=team), "can_edit": role >= Role.MEMBER}
-    )
+    context = {
+        "tasks": tasks_of_team(team=team),
+        "archived_tasks": archived_tasks_of_team(team=team),
+        "can_edit": role >= Role.MEMBER,
+    }
+    return render(request, "registry/task_list.html", context)
 
 
 @login_required
@@ -83,12 +106,13 @@ def task_edit(request: HttpRequest, task_id: int) -> HttpResponse:
 @login_required
 def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
     task = task_get_for_user(user=request.user, task_id=task_id)
-    datasets = list(task.datasets.all())
+    datasets = list(task.datasets.active())
     context = task_context(request, task, "overview") | {
         "datasets": datasets,
         "roles_present": {d.role for d in datasets},
-        "teachers": list(task.teachers.all()),
+        "teachers": list(task.teachers.active()),
         "recent_jobs": jobs_of_task(task=task)[:5],
+        "checklist": task_checklist(task),
     }
     return render(request, "registry/task_detail.html", context)
 
@@ -105,12 +129,44 @@ def task_labels(request: HttpRequest, task_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Label set saved: {len(task.labels)} labels.")
             return redirect("task-labels", task_id=task.pk)
-    context = task_context(request, task, "data") | {
-        "form": form,
+    return _labels_page(request, task, form=form)
+
+
+@login_required
+@require_POST
+def task_labels_rename_view(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = task_get_for_user(user=request.user, task_id=task_id)
+    require_role(user=request.user, team=task.team, role=Role.MEMBER)
+    form = LabelRenameForm(request.POST, task=task)
+    if form.is_valid():
+        try:
+            change = task_labels_rename(
+                task=task, user=request.user, sources=form.cleaned_data["sources"], target=form.cleaned_data["target"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{change} ({change.rows} stored rows now read as '{change.target}').")
+            return redirect("task-labels", task_id=task.pk)
+    return _labels_page(request, task, rename_form=form)
+
+
+def _labels_page(
+    request: HttpRequest, task: Task, *, form: LabelsForm | None = None, rename_form: LabelRenameForm | None = None
+) -> HttpResponse:
+    forms = {
+        "form": form or LabelsForm(initial={"labels": "\n".join(task.labels)}),
+        "rename_form": rename_form or LabelRenameForm(task=task),
+    }
+    context = task_context(request, task, "data") | forms
+    context |= {
         "usage": label_usage(task=task),
         "labelled_datasets": task.datasets.exclude(role=Dataset.Role.UNLABELED),
+        "rename_blocker": label_change_blocker(task=task),
+        "label_changes": task.label_changes.all()[:50],
     }
-    return render(request, "registry/task_labels.html", context, status=400 if form.errors else 200)
+    invalid = any(f.errors for f in forms.values())
+    return render(request, "registry/task_labels.html", context, status=400 if invalid else 200)
 
 
 @login_required
@@ -129,15 +185,24 @@ def dataset_list(request: HttpRequest, task_id: int) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 text_column=form.cleaned_data["text_column"],
                 label_column=form.cleaned_data["label_column"],
+                confirm_new_labels=form.cleaned_data["confirm_new_labels"],
             )
+        except LabelSetWouldGrow as exc:
+            form.add_error("confirm_new_labels", exc.message_text)
         except ValidationError as exc:
             form.add_error("file", exc)
         else:
-            messages.success(request, f"Stored {dataset} ({dataset.row_count} rows).")
+            added = dataset.stats.get("labels_added")
+            grown = f" Added {len(added)} label(s) to the task: {', '.join(added)}." if added else ""
+            messages.success(request, f"Stored {dataset} ({dataset.row_count} rows).{grown}")
             return redirect("dataset-detail", dataset_id=dataset.pk)
     elif request.method == "POST":
         require_role(user=request.user, team=task.team, role=Role.MEMBER)
-    context = task_context(request, task, "data") | {"datasets": task.datasets.all(), "form": form}
+    context = task_context(request, task, "data") | {
+        "datasets": task.datasets.active(),
+        "form": form,
+        "archived_count": task.datasets.archived().count(),
+    }
     return render(request, "registry/dataset_list.html", context, status=400 if form.errors else 200)
 
 
@@ -149,15 +214,52 @@ def dataset_detail(request: HttpRequest, dataset_id: int) -> HttpResponse:
         "length": charts.histogram_figure(stats["text_length"]["histogram"], title="Text length", x_title="characters")
     }
     if dataset.is_labelled:
-        figures["labels"] = charts.label_distribution_figure(stats)
+        # Under the labels' current names (renames and merges apply to every read).
+        figures["labels"] = charts.label_distribution_figure({"label_counts": dataset.label_counts()})
     context = task_context(request, dataset.task, "data") | {
         "dataset": dataset,
         "stats": stats,
         "figures": figures,
         "overlaps": dataset_overlaps(dataset),
         "versions": Dataset.objects.filter(task=dataset.task, name=dataset.name).order_by("-version"),
+        "first_rows": dataset_rows_page(dataset, limit=10),
+        "examples_by_label": dataset_examples_by_label(dataset) if dataset.is_labelled else [],
     }
     return render(request, "registry/dataset_detail.html", context)
+
+
+@login_required
+def dataset_rows(request: HttpRequest, dataset_id: int) -> HttpResponse:
+    """A page of the stored rows, optionally of one label: what the data actually says."""
+    dataset = dataset_get_for_user(user=request.user, dataset_id=dataset_id)
+    label = request.GET.get("label") or None
+    page = dataset_rows_page(dataset, offset=_whole_number(request.GET.get("offset")), label=label)
+    context = task_context(request, dataset.task, "data") | {
+        "dataset": dataset,
+        "page": page,
+        "labels": [name for name, _ in dataset.label_counts()],
+    }
+    return render(request, "registry/dataset_rows.html", context)
+
+
+@login_required
+def dataset_file(request: HttpRequest, dataset_id: int) -> FileResponse:
+    """The uploaded file exactly as stored. A read: viewers may download what they may see."""
+    return dataset_file_download(dataset_get_for_user(user=request.user, dataset_id=dataset_id))
+
+
+@login_required
+def teacher_artifact(request: HttpRequest, teacher_id: int) -> StreamingHttpResponse:
+    """A fine-tuned teacher's folder as a zip (a read: viewers may download it)."""
+    return model_artifact_download(teacher_get_for_user(user=request.user, teacher_id=teacher_id))
+
+
+def _whole_number(value: str | None) -> int:
+    """A page offset from the query string; anything that is not a whole number means the first page."""
+    try:
+        return max(0, int(value or 0))
+    except ValueError:
+        return 0
 
 
 @login_required
@@ -208,11 +310,14 @@ def teacher_page(
     """The Teachers tab: registered, fine-tuned and uploaded teachers, and the forms that add them."""
     forms = {
         "form": form or TeacherForm(),
-        "finetune_form": finetune_form or FinetuneForm(task=task),
+        "finetune_form": finetune_form
+        or FinetuneForm(task=task, initial=preset_initial(request, Job.Kind.FINETUNE_TEACHER)),
         "outputs_form": outputs_form or TeacherOutputsForm(),
     }
     context = task_context(request, task, "teachers") | forms
-    context["teachers"] = task.teachers.select_related("base", "source_job")
+    context["teachers"] = task.teachers.active().select_related("base", "source_job")
+    context["evidence"] = evaluations_by_model(task)
+    context["estimate"] = training_estimate(forms["finetune_form"], Job.Kind.FINETUNE_TEACHER)
     invalid = any(f.errors for f in forms.values())
     return render(request, "registry/teacher_list.html", context, status=400 if invalid else 200)
 

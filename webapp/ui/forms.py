@@ -6,12 +6,20 @@ from typing import Any
 from django import forms
 
 from domain import specs
+from domain.naming import shorten
 from webapp.registry.models import Dataset, Task
 
 
 def dataset_choice_label(dataset: Dataset) -> str:
     synthetic = " — synthetic data" if dataset.synthetic else ""
     return f"{dataset} ({dataset.get_role_display()}, {dataset.row_count} rows){synthetic}"
+
+
+class ModelNameChoiceField(forms.ModelChoiceField):
+    """A teacher or student dropdown: short names, so a choice is not cut off in a third of a form's width."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return shorten(obj.name)
 
 
 class DatasetChoiceField(forms.ModelChoiceField):
@@ -56,8 +64,8 @@ class TaskScopedTraining(TrainingFields):
 
     def __init__(self, *args: Any, task: Task, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        trains = task.datasets.filter(role=Dataset.Role.TRAIN)
-        validations = task.datasets.filter(role=Dataset.Role.VALIDATION)
+        trains = task.datasets.active().filter(role=Dataset.Role.TRAIN)
+        validations = task.datasets.active().filter(role=Dataset.Role.VALIDATION)
         self.fields["train"].queryset = trains  # type: ignore[attr-defined]
         self.fields["validation"].queryset = validations  # type: ignore[attr-defined]
         self.fields["train"].initial = trains.order_by("-created_at").first()

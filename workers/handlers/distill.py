@@ -6,6 +6,7 @@ from typing import Any
 from django.conf import settings
 
 from domain.model_refs import ModelSourceError, resolve_model_ref
+from domain.naming import student_name
 from domain.results import StudentTrained
 from domain.specs import DistillSpec, StudentOptions
 from webapp.registry.models import Student
@@ -61,7 +62,7 @@ def distill_student(spec: DistillSpec, ctx: JobContext) -> StudentTrained:
     logits = logits[torch.tensor(train_rows.positions)]  # the rows training uses, in its order
 
     # The student, and the tokenizer it reads with (KD over the label space needs no shared vocabulary).
-    student, tokenizer, description = _build_student(spec.student, teacher_path, teacher_tokenizer, labels)
+    student, tokenizer, description, base_name = _build_student(spec.student, teacher_path, teacher_tokenizer, labels)
     student_params, teacher_params = count_parameters(student), int(teacher.metrics.get("parameters") or 0)
     if teacher_params and student_params > teacher_params:
         reporter.log(
@@ -118,7 +119,10 @@ def distill_student(spec: DistillSpec, ctx: JobContext) -> StudentTrained:
         summary={"history": result.history, "resumed_from_step": result.resumed_from_step, "sha256": artifact.sha256}
         | metrics,
         teacher_id=teacher.pk,
-        name=spec.name or f"{description} (job {job.pk})",
+        name=spec.name
+        or student_name(
+            spec.student.construction, int(student.config.num_hidden_layers), job.pk, pretrained_name=base_name
+        ),
         artifact=artifact,
         construction=spec.student.construction,
         layers=int(student.config.num_hidden_layers),
@@ -131,7 +135,8 @@ def distill_student(spec: DistillSpec, ctx: JobContext) -> StudentTrained:
 
 def _build_student(
     options: StudentOptions, teacher_path: Path | None, teacher_tokenizer: Any, labels: list[str]
-) -> tuple[Any, Any, str]:
+) -> tuple[Any, Any, str, str]:
+    """The student model, its tokenizer, a description for the log and (pretrained students) its model's name."""
     from workers.ml.students import layer_plan, load_classifier, scratch_student, truncated_student
     from workers.ml.tokenizer_profile import load_tokenizer
 
@@ -146,15 +151,17 @@ def _build_student(
             truncated_student(teacher_model, keep),
             teacher_tokenizer,
             f"{len(keep)}-layer truncated teacher (layers {keep})",
+            "",
         )
     if construction == Construction.SCRATCH:
         config = load_classifier(teacher_path).config
         model = scratch_student(config, num_layers=options.layers, hidden_size=options.hidden_size, labels=labels)
-        return model, teacher_tokenizer, f"{options.layers}-layer student from scratch"
+        return model, teacher_tokenizer, f"{options.layers}-layer student from scratch", ""
     if construction == Construction.PRETRAINED:
         try:
             resolved = resolve_model_ref(options.student_ref, model_root=Path(settings.MODEL_ROOT))
         except ModelSourceError as exc:
             raise JobFailed(str(exc)) from exc
-        return load_classifier(resolved.path, labels=labels), load_tokenizer(resolved.path), f"{resolved.label}"
+        model = load_classifier(resolved.path, labels=labels)
+        return model, load_tokenizer(resolved.path), resolved.label, resolved.name
     raise JobFailed(f"Unknown student construction '{construction}'.")

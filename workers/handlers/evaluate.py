@@ -93,9 +93,10 @@ def evaluate_model(spec: EvaluateSpec, ctx: JobContext) -> ModelEvaluated:
         evidence = dataset_evidence(
             logits, _targets(dataset, loaded.labels), loaded.labels, fitted, teacher_logits=teacher_logits
         )
-        path, sha256 = save_predictions(
-            job.pk, job.task_id, dataset, loaded.labels, prediction_rows(logits, fitted.temperature, teacher_logits)
-        )
+        rows = prediction_rows(logits, fitted.temperature, teacher_logits, with_probabilities=spec.save_probabilities)
+        if spec.save_probabilities:  # which probability is which label, next to the evidence that reads them
+            evidence["probability_labels"] = list(loaded.labels)
+        path, sha256 = save_predictions(job.pk, job.task_id, dataset, loaded.labels, rows)
         results.append(
             DatasetEvidence(
                 dataset_id=dataset.pk,
@@ -212,7 +213,7 @@ def _verified_digest(row: Teacher | Student, folder: Path) -> str:
 def _validation_set(task: Task, dataset_id: int | None) -> Dataset | None:
     if dataset_id:
         return load_dataset(dataset_id, task_id=task.pk)
-    return task.datasets.filter(role=Dataset.Role.VALIDATION).order_by("-created_at").first()
+    return task.datasets.active().filter(role=Dataset.Role.VALIDATION).order_by("-created_at").first()
 
 
 def _validation_logits(
@@ -338,7 +339,8 @@ def _speed(
 def save_predictions(
     job_id: int, task_id: int, dataset: Dataset, labels: list[str], rows: list[dict[str, Any]]
 ) -> tuple[str, str]:
-    """Per-example predictions as JSONL, each with a stable row id (its position in the immutable dataset);
+    """Per-example predictions as JSONL, each with a stable row id (its position in the immutable dataset) and,
+    when the job was asked to keep them, every label's probability ("probs", in `labels` order);
     returns the path (relative to DATA_DIR) and the file's sha256."""
     relative = Path("evaluations") / f"task-{task_id}" / f"job-{job_id}-dataset-{dataset.pk}.jsonl"
     target = Path(settings.DATA_DIR) / relative
@@ -355,5 +357,7 @@ def save_predictions(
             if "teacher_prediction" in row:
                 named["teacher_prediction"] = labels[row["teacher_prediction"]]
                 named["p_teacher_label"] = row["p_teacher_label"]
+            if "probs" in row:
+                named["probs"] = row["probs"]
             out.write(json.dumps(named, ensure_ascii=False) + "\n")
     return str(relative), file_sha256(target)

@@ -1,6 +1,7 @@
 """Fine-tune a pretrained encoder into a task teacher: a classification head on the train set, early
 stopping on validation. The result becomes a new teacher of the task (recorded by the webapp)."""
 
+from domain.naming import finetuned_teacher_name
 from domain.results import TeacherTrained
 from domain.specs import FinetuneSpec
 from workers.handlers.base import JobContext, load_teacher
@@ -61,6 +62,7 @@ def finetune_teacher(spec: FinetuneSpec, ctx: JobContext) -> TeacherTrained:
         "val_accuracy": result.best_val_accuracy,
         "val_loss": result.best_val_loss,
         "epochs": result.epochs_completed,
+        "seconds_per_epoch": result.seconds_per_epoch,  # what the next job's duration estimate is made from
     }
     metadata = {
         "kind": "teacher",
@@ -82,7 +84,7 @@ def finetune_teacher(spec: FinetuneSpec, ctx: JobContext) -> TeacherTrained:
         summary={"history": result.history, "resumed_from_step": result.resumed_from_step, "sha256": artifact.sha256}
         | metrics,
         base_teacher_id=base.pk,
-        name=f"{base.name} fine-tuned (job {job.pk})",
+        name=finetuned_teacher_name(base.name, job.pk),
         artifact=artifact,
         labels=labels,
         max_length=max_length,

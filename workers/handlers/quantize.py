@@ -1,6 +1,7 @@
 """Post-training int8 quantization of a student, recorded (by the webapp) as a variant of it."""
 
 from domain.digests import folder_bytes
+from domain.naming import quantized_name
 from domain.results import Artifact, StudentQuantized
 from domain.specs import QuantizeSpec
 from webapp.registry.models import Dataset
@@ -67,7 +68,7 @@ def quantize_student(spec: QuantizeSpec, ctx: JobContext) -> StudentQuantized:
         message=f"Int8 variant ready: {result.agreement:.1%} argmax agreement with fp32.",
         summary=metrics | {"sha256": sha256},
         parent_student_id=student.pk,
-        name=f"{student.name} · int8",
+        name=quantized_name(student.name),
         artifact=Artifact(ref=ref, sha256=sha256, size_bytes=folder_bytes(folder)),
         method=spec.method,
         metrics=metrics,

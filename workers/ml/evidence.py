@@ -164,19 +164,33 @@ def dataset_evidence(
     return evidence
 
 
+# The full probability vectors are kept to this many decimals: 1e-4 is finer than any threshold a user tunes,
+# and a probability that rounds to 0 is written as "0", so a 77-label row stays a few hundred bytes.
+PROBABILITY_DECIMALS = 4
+
+
 def prediction_rows(
-    logits: torch.Tensor, temperature: float, teacher_logits: torch.Tensor | None
+    logits: torch.Tensor,
+    temperature: float,
+    teacher_logits: torch.Tensor | None,
+    *,
+    with_probabilities: bool = False,
 ) -> list[dict[str, Any]]:
     """Per example: prediction, confidence and, when known, the probability given to the teacher's label
-    (routing and ROI read these). Probabilities are after temperature scaling."""
+    (routing and ROI read these); with `with_probabilities`, also every label's probability ("probs", in the
+    model's label order, rounded to PROBABILITY_DECIMALS). Probabilities are after temperature scaling."""
     scaled = probabilities(logits, temperature)
     confidences, predictions = scaled.max(dim=1)
     rows: list[dict[str, Any]] = []
     teacher_top = teacher_logits.argmax(dim=1) if teacher_logits is not None else None
+    # Rounded in float64: float32's nearest value to 0.1234 would print as 0.12340000271797180.
+    vectors = scaled.double().round(decimals=PROBABILITY_DECIMALS).tolist() if with_probabilities else None
     for i in range(int(logits.shape[0])):
         row: dict[str, Any] = {"prediction": int(predictions[i]), "confidence": round(float(confidences[i]), 6)}
         if teacher_top is not None:
             row["teacher_prediction"] = int(teacher_top[i])
             row["p_teacher_label"] = round(float(scaled[i, teacher_top[i]]), 6)
+        if vectors is not None:
+            row["probs"] = [p if p else 0 for p in vectors[i]]
         rows.append(row)
     return rows

@@ -189,7 +189,7 @@ def train_classifier(
     mode = f"distilling (T={config.temperature}, alpha={config.alpha})" if teacher_logits is not None else "fine-tuning"
     reporter.log(
         f"{mode.capitalize()} on {describe_device(device)}: {len(train)} train rows, {len(val)} validation rows, "
-        f"{config.epochs} epochs of {batches_per_epoch} steps"
+        f"{_count(config.epochs, 'epoch')} of {_count(batches_per_epoch, 'step')}"
         + (f"; resumed at step {resumed_from_step}." if resumed_from_step else ".")
     )
 
@@ -463,3 +463,8 @@ def _evaluate_and_track(
 def _improved(accuracy: float, loss: float, best_accuracy: float, best_loss: float) -> bool:
     """Higher accuracy wins; equal accuracy with a lower loss also counts (small validation sets tie often)."""
     return accuracy > best_accuracy or (accuracy == best_accuracy and loss < best_loss)
+
+
+def _count(number: int, noun: str) -> str:
+    """A count and its noun, "1 epoch" or "3 epochs": the log reads as a sentence."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's static files, for the offline API reference
     "channels",
     "webapp.accounts",
     "webapp.registry",
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "webapp.evaluation",
     "webapp.economics",
     "webapp.approvals",
+    "webapp.demo",
     "webapp.api",
     "webapp.ui",
 ]
@@ -48,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "webapp.accounts.middleware.CurrentTeamMiddleware",
+    "webapp.ui.method_not_allowed.MethodNotAllowedPage",
 ]
 
 ROOT_URLCONF = "webapp.config.urls"
@@ -198,8 +201,18 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Tasks, datasets, teachers and jobs, with the same permissions as the web pages.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The reference at /api/docs/ loads Swagger UI from our own static files, and never asks the public
+    # validator about the schema (its default badge would): the app must work air-gapped.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "persistAuthorization": False},
     # Datasets and evaluations both carry a dataset role: one enum in the schema, one name.
-    "ENUM_NAME_OVERRIDES": {"DatasetRoleEnum": "webapp.registry.models.Dataset.Role"},
+    "ENUM_NAME_OVERRIDES": {
+        "DatasetRoleEnum": "webapp.registry.models.Dataset.Role",
+        "ApprovalStateEnum": "webapp.approvals.models.ApprovalRequest.State",
+        "DeploymentStateEnum": "webapp.approvals.models.Deployment.State",
+    },
 }
 
 LOGGING = {
@@ -210,3 +223,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("DISTILLERY_LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# Where the cascade serving process (`serving/`, started by `make run`) answers; deployment pages show it.
+SERVING_URL = env_str("DISTILLERY_SERVING_URL", "http://127.0.0.1:8100")

@@ -4,6 +4,9 @@ from datetime import datetime
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from domain.naming import shorten
 
 register = template.Library()
 
@@ -60,7 +63,47 @@ def usd(value: float | None, digits: int = 0) -> str:
 
 @register.filter
 def points(value: float | None) -> str:
-    """A difference of two shares in percentage points ("+1.2 pts")."""
+    """A difference of two shares in percentage points ("+1.2 points"), never as a percentage of a percentage."""
     if value is None:
         return "—"
-    return f"{value * 100:+.1f} pts"
+    return f"{value * 100:+.1f} points"
+
+
+@register.filter
+def thousands(value: float | int | None) -> str:
+    """Whole numbers with thousands separators: 3000000 -> "3,000,000"; a missing value -> "—"."""
+    try:
+        return f"{round(float(value)):,}"  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "—"
+
+
+@register.filter
+def compact(value: float | int | None) -> str:
+    """A count for a narrow column: 22713216 -> "22.7 M", 61000 -> "61.0 k", 412 -> "412"."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "—"
+    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(number) >= size:
+            return f"{number / size:.1f} {unit}"
+    return f"{number:,.0f}"
+
+
+@register.filter
+def model_name(name: str | None, limit: int = 0) -> SafeString | str:
+    """A model's name short enough for a cell or a legend; when shortened, the full name is its tooltip."""
+    if not name:
+        return "—"
+    short = shorten(str(name), limit) if limit else shorten(str(name))
+    if short == " ".join(str(name).split()):
+        return short
+    return format_html('<span title="{}">{}</span>', name, short)
+
+
+@register.filter
+def plural(count: int | float | None, word: str) -> str:
+    """ "1 epoch", "3 epochs", "1,200 rows": a count with its noun (nouns that add an s)."""
+    number = count if count is not None else 0
+    return f"{thousands(number)} {word}{'' if number == 1 else 's'}"

@@ -1,5 +1,6 @@
 """Creates (once) a demo admin, a demo team and a demo task with synthetic data and the offline
-teacher, then prints how to log in. Safe to run on every `make run`."""
+teacher, starts the demo's jobs (or the step that failed last time), then prints how to log in. Safe to
+run on every `make run`: what exists is reused."""
 
 import io
 import os
@@ -9,23 +10,29 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from webapp.accounts.models import Membership, Role, Team
+from webapp.demo.models import DemoRun
+from webapp.demo.pipeline import demo_advance
 from webapp.registry.demo_data import demo_jsonl
 from webapp.registry.models import Dataset, Task
 from webapp.registry.services import dataset_upload, task_create, teacher_register
 
 DEMO_USER = "admin"
+DEMO_MEMBER = "sam-demo-member"  # asks for approval, so the admin can decide (nobody decides their own)
 DEMO_TEAM = "Demo team"
 DEMO_TASK = "Ticket routing (synthetic demo)"
 
 
 class Command(BaseCommand):
-    help = "Create the demo user, team, task, synthetic datasets and offline teacher if missing."
+    help = "Create the demo user, team, task, synthetic datasets and offline teacher if missing; run the demo."
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--no-jobs", action="store_true", help="Seed the data only; start no demo job.")
+
+    def handle(self, *args: Any, no_jobs: bool = False, **options: Any) -> None:
         password = self._ensure_admin()
         with transaction.atomic():
             user = get_user_model().objects.get(username=DEMO_USER)
@@ -58,9 +65,18 @@ class Command(BaseCommand):
                     user=user,
                     name="MiniLM-L6 (offline)",
                     model_ref="minilm-l6-offline",
-                    price_input_per_m=0.15,
-                    price_output_per_m=0.60,
+                    price_input_per_m=2.5,
+                    price_output_per_m=10.0,
                 )
+            member = get_user_model().objects.filter(username=DEMO_MEMBER).first()
+            if member is None:
+                member = get_user_model().objects.create_user(DEMO_MEMBER, password=secrets.token_urlsafe(24))
+            Membership.objects.get_or_create(team=team, user=member, defaults={"role": Role.MEMBER})
+            run, _ = DemoRun.objects.get_or_create(task=task, defaults={"admin": user, "member": member})
+        if not no_jobs:
+            run = demo_advance(run.pk, retry=True)
+            state = "ready" if run.finished_at else ("stopped: " + run.message if run.failed else "in progress")
+            self.stderr.write(f"Demo: {state} (its jobs run on the worker; the task's overview shows each step)")
         self.stdout.write(f"Demo login: {DEMO_USER} / {password}")
 
     def _ensure_admin(self) -> str:
