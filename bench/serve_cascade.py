@@ -12,16 +12,19 @@ Steps:
    benchmark's), the student its bottom 2 layers trained with KD on the teacher's cached logits
    (--student-epochs), both saved and fingerprinted as the distil job saves them (`save_model_artifact`).
    Serving speed does not depend on how well they were trained; the coverage τ gives does.
-2. T and τ on VALIDATION, through the product's code: T by `workers/ml/evidence.fit_calibration`, τ by the
-   quality-bar rule of the Routing & ROI page (`webapp/economics/routing.tau_for_quality_bar`: the most coverage
-   whose cascade accuracy is ≥ --min-retention of the teacher's); the coverage it gives on validation and test.
+2. T and τ on VALIDATION, through the product's code: T and the cascade's τ by `workers/ml/evidence.
+   fit_calibration` (the evaluate job's rule: the τ keeping --coverage, 95%, of validation traffic); the
+   quality-bar τ of the Routing & ROI page (`webapp/economics/routing.tau_for_quality_bar`: the most coverage
+   whose cascade accuracy is ≥ --min-retention of the teacher's) is served too, as a fourth mode. The coverage
+   each gives on validation and test, and the share of requests the student answered while served.
 3. A scratch database (`distillery_bench`, dropped and migrated each run) with three deployments, written the
    way `deployment_create` writes them (the approval path itself is tested in tests/approvals): student alone
-   (τ = 0, no fallback), the cascade (T and τ from step 2, the teacher as fallback), teacher alone (the teacher
-   as the only model, τ = 0).
+   (τ = 0, no fallback), the cascade (T and τ from step 2, the teacher as fallback; and the quality-bar one),
+   teacher alone (the teacher as the only model, τ = 0).
 4. Two serving processes: micro-batching (max batch 32, max wait 2 ms, the defaults) and one-at-a-time
-   (max batch 1, no wait). For each number of clients, --rounds rounds; each round runs every (server, mode)
-   for --seconds, in turn, so slow phases of this shared machine hit every cell alike. Each request carries one
+   (max batch 1, no wait; student, cascade and teacher). For each number of clients, --rounds rounds; each
+   round runs every (server, mode) for --seconds, in turn, so slow phases of this shared machine hit every
+   cell alike. Each request carries one
    BANKING77 test text (the clients cycle through the test set from different offsets) over keep-alive
    connections; the client is an asyncio loop in this process (bench/loadgen.py).
 5. Per cell: rps (all rounds pooled), p50/p95 latency, errors; ratios per round (cascade ÷ teacher, batched
@@ -76,7 +79,8 @@ from workers.ml.tokenizer_profile import load_tokenizer  # noqa: E402
 from workers.ml.train import TrainConfig, train_classifier  # noqa: E402
 
 CLIENTS = (1, 8, 32)
-MODES = ("student", "cascade", "teacher")
+MODES = ("student", "cascade", "cascade_quality_bar", "teacher")
+UNBATCHED_MODES = ("student", "cascade", "teacher")  # the one-at-a-time server: the issue's three
 SERVERS = {"batched": {"DISTILLERY_SERVING_MAX_BATCH": "32", "DISTILLERY_SERVING_MAX_WAIT_MS": "2"},
            "one_at_a_time": {"DISTILLERY_SERVING_MAX_BATCH": "1", "DISTILLERY_SERVING_MAX_WAIT_MS": "0"}}  # fmt: skip
 TARGET_CASCADE_OVER_TEACHER = 2.0
@@ -104,16 +108,27 @@ def read_jsonl(path: Path) -> tuple[list[str], list[str]]:
 
 
 def train_models(args: argparse.Namespace, labels: list[str], data: dict[str, EncodedDataset], pad: int) -> None:
-    """Fine-tune the teacher briefly and distil the 2-layer student; both saved under --models-dir."""
+    """Fine-tune the teacher briefly and distil the 2-layer student, each saved under --models-dir (and reused
+    from there: delete a folder to train it again)."""
     device = pick_device()
-    tokenizer = load_tokenizer(PRESETS["minilm-l6-offline"].folder())
-    teacher = load_classifier(PRESETS["minilm-l6-offline"].folder(), labels=labels).to(device)
-    config = TrainConfig(epochs=args.teacher_epochs, learning_rate=2e-4, batch_size=32, patience=2)
-    result = train_classifier(
-        teacher, data["train"], data["val"], config, PrintReporter(), device=device, pad_token_id=pad
-    )
-    log(f"teacher: val {result.best_val_accuracy:.4f} after {result.epochs_completed:.1f} epochs")
-    save_model_artifact(teacher, tokenizer, args.models_dir / "teacher", {"kind": "serving bench teacher"})
+    preset = PRESETS["minilm-l6-offline"].folder()
+    tokenizer = load_tokenizer(preset)
+    teacher_dir, student_dir = args.models_dir / "teacher", args.models_dir / "student"
+    if (teacher_dir / "config.json").exists():
+        teacher = load_classifier(teacher_dir).to(device)
+        log(f"teacher reused from {teacher_dir}")
+    else:
+        log(f"training the teacher into {teacher_dir} ({describe_device(device)})")
+        teacher = load_classifier(preset, labels=labels).to(device)
+        config = TrainConfig(epochs=args.teacher_epochs, learning_rate=2e-4, batch_size=32, patience=2)
+        result = train_classifier(
+            teacher, data["train"], data["val"], config, PrintReporter(), device=device, pad_token_id=pad
+        )
+        log(f"teacher: val {result.best_val_accuracy:.4f} after {result.epochs_completed:.1f} epochs")
+        save_model_artifact(teacher, tokenizer, teacher_dir, {"kind": "serving bench teacher"})
+    if (student_dir / "config.json").exists():
+        log(f"student reused from {student_dir}")
+        return
     logits = compute_logits(
         teacher, data["train"], device=device, pad_token_id=pad, batch_size=128, reporter=ListReporter()
     ).logits
@@ -124,7 +139,7 @@ def train_models(args: argparse.Namespace, labels: list[str], data: dict[str, En
         teacher_logits=logits,
     )  # fmt: skip
     log(f"{args.layers}-layer student: val {result.best_val_accuracy:.4f} after {result.epochs_completed:.1f} epochs")
-    save_model_artifact(student, tokenizer, args.models_dir / "student", {"kind": "serving bench student"})
+    save_model_artifact(student, tokenizer, student_dir, {"kind": "serving bench student"})
 
 
 # --- 2. T and τ on validation ----------------------------------------------------------------------------------
@@ -148,7 +163,7 @@ def choose_tau(
             "parameters": count_parameters(model),
             **{f"accuracy_{s}": float((logits[name][s].argmax(1) == targets[s]).float().mean()) for s in targets},
         }
-    calibration = fit_calibration(logits["student"]["val"], torch.tensor(data["val"].labels))
+    calibration = fit_calibration(logits["student"]["val"], torch.tensor(data["val"].labels), coverage=args.coverage)
     sets = {}
     for split in ("val", "test"):
         rows = prediction_rows(logits["student"][split], calibration.temperature, logits["teacher"][split])
@@ -160,19 +175,35 @@ def choose_tau(
             for i, (text, name, row) in enumerate(zip(split_texts, names, rows, strict=True))
         ]  # fmt: skip
         sets[split] = prediction_set_from_rows(stored, labels=labels)
+    # The cascade's τ: the evaluate job's own rule, the τ that keeps --coverage of validation traffic
+    # (fit_calibration's threshold). The quality-bar rule of the Routing & ROI page is measured too.
     choice = tau_for_quality_bar(routing_curve(sets["val"]), min_quality=0.0, min_retention=args.min_retention)
     if choice.tau is None:
         sys.exit(f"No τ meets the quality bar on validation: {choice.reason}")
-    applied = apply_tau(choice.tau, validation=sets["val"], other=sets["test"])
+
+    def at(tau: float, rule: str) -> dict[str, Any]:
+        applied = apply_tau(tau, validation=sets["val"], other=sets["test"])
+        return {
+            "tau": tau,
+            "rule": rule,
+            "coverage_val": applied.predicted.coverage,
+            "coverage_test": applied.realised.coverage,
+            "cascade_accuracy_val": applied.predicted.cascade_quality,
+            "cascade_accuracy_test": applied.realised.cascade_quality,
+        }
+
     return {
         "temperature": calibration.temperature,
-        "tau": choice.tau,
-        "rule": f"quality bar: the most validation coverage with cascade accuracy >= {args.min_retention:.0%} of the "
-        "teacher's (webapp.economics.routing.tau_for_quality_bar)",
-        "coverage_val": applied.predicted.coverage,
-        "coverage_test": applied.realised.coverage,
-        "cascade_accuracy_val": applied.predicted.cascade_quality,
-        "cascade_accuracy_test": applied.realised.cascade_quality,
+        **at(
+            calibration.threshold,
+            f"the τ keeping {args.coverage:.0%} of validation traffic (workers.ml.evidence.fit_calibration, the "
+            "evaluate job's default)",
+        ),
+        "quality_bar": at(
+            choice.tau,
+            f"quality bar: the most validation coverage with cascade accuracy >= {args.min_retention:.0%} of the "
+            "teacher's (webapp.economics.routing.tau_for_quality_bar)",
+        ),
         "models": facts,
     }
 
@@ -215,6 +246,7 @@ def create_deployments(models_dir: Path, labels: list[str], routing: dict[str, A
     plan = {  # mode: (served folder, τ, T, with the teacher as fallback)
         "student": ("student", 0.0, routing["temperature"], False),
         "cascade": ("student", routing["tau"], routing["temperature"], True),
+        "cascade_quality_bar": ("student", routing["quality_bar"]["tau"], routing["temperature"], True),
         "teacher": ("teacher", 0.0, 1.0, False),
     }
     deployments = {}
@@ -311,10 +343,11 @@ def main() -> None:
     parser.add_argument("--models-dir", type=Path, default=ROOT / "var" / "bench" / "serving")
     parser.add_argument("--train-rows", type=int, default=3000, help="a seeded subset of train.jsonl (9,000 rows)")
     parser.add_argument("--teacher-epochs", type=int, default=3)
-    parser.add_argument("--student-epochs", type=int, default=3)
+    parser.add_argument("--student-epochs", type=int, default=8)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--max-length", type=int, default=64)
-    parser.add_argument("--min-retention", type=float, default=0.99)
+    parser.add_argument("--coverage", type=float, default=0.95, help="the cascade's τ keeps this much of validation")
+    parser.add_argument("--min-retention", type=float, default=0.99, help="the quality-bar τ (measured too)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0, help="per cell and round")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "serve_cascade.json")
@@ -334,11 +367,7 @@ def main() -> None:
         split: encode(tokenizer, t, [index[n] for n in names], max_length=args.max_length)
         for split, (t, names) in texts.items()
     }
-    if not (args.models_dir / "student" / "config.json").exists():
-        log(f"training the models into {args.models_dir} ({describe_device(pick_device())})")
-        train_models(args, labels, data, pad)
-    else:
-        log(f"models reused from {args.models_dir}")
+    train_models(args, labels, data, pad)
     routing = choose_tau(args, labels, texts, data, pad)
     log(
         f"T {routing['temperature']:.3f}, τ {routing['tau']:.4f}: coverage val {routing['coverage_val']:.3f}, "
@@ -355,24 +384,27 @@ def main() -> None:
     load_before = os.getloadavg()
     results: dict[tuple[str, str, int], list[LoadResult]] = {}
     try:
-        for (_, port), mode in [(s, m) for s in servers.values() for m in MODES]:  # load the models, warm up
+        cells_run = [
+            (server, mode) for server in servers for mode in (MODES if server == "batched" else UNBATCHED_MODES)
+        ]
+        for server, mode in cells_run:  # load the models, warm up
+            port = servers[server][1]
             deployment_id, key = deployments[mode]
             run_load(port=port, path=f"/v1/deployments/{deployment_id}/predict", key=key, texts=test_texts,
                      clients=8, seconds=2.0)  # fmt: skip
         for clients in CLIENTS:
             for round_ in range(args.rounds):
-                for server, (_, port) in servers.items():
-                    for mode in MODES:
-                        deployment_id, key = deployments[mode]
-                        result = run_load(
-                            port=port, path=f"/v1/deployments/{deployment_id}/predict", key=key, texts=test_texts,
-                            clients=clients, seconds=args.seconds,
-                        )  # fmt: skip
-                        results.setdefault((server, mode, clients), []).append(result)
-                        log(
-                            f"{clients:>2} clients, round {round_ + 1}, {server:<13} {mode:<8} "
-                            f"{result.requests / result.seconds:8.1f} rps, errors {result.errors}"
-                        )
+                for server, mode in cells_run:
+                    deployment_id, key = deployments[mode]
+                    result = run_load(
+                        port=servers[server][1], path=f"/v1/deployments/{deployment_id}/predict", key=key,
+                        texts=test_texts, clients=clients, seconds=args.seconds,
+                    )  # fmt: skip
+                    results.setdefault((server, mode, clients), []).append(result)
+                    log(
+                        f"{clients:>2} clients, round {round_ + 1}, {server:<13} {mode:<19} "
+                        f"{result.requests / result.seconds:8.1f} rps, errors {result.errors}"
+                    )
     finally:
         for process, _ in servers.values():
             process.terminate()
@@ -380,14 +412,19 @@ def main() -> None:
             process.wait(timeout=60)
 
     cells = {key: cell_figures(value) for key, value in results.items()}
-    modes = {mode: {str(c): (cells[("batched", mode, c)]) for c in CLIENTS} for mode in MODES}
+    modes = {mode: {str(c): cells[("batched", mode, c)] for c in CLIENTS} for mode in MODES}
     batching = {
-        server: {mode: {str(c): (cells[(server, mode, c)]) for c in CLIENTS} for mode in MODES} for server in SERVERS
+        server: {mode: {str(c): cells[(server, mode, c)] for c in CLIENTS} for mode in UNBATCHED_MODES}
+        for server in SERVERS
     }
     ratios = {
         str(c): {
             "cascade_over_teacher": median_ratio(
                 cells[("batched", "cascade", c)]["rps_per_round"], cells[("batched", "teacher", c)]["rps_per_round"]
+            ),
+            "cascade_quality_bar_over_teacher": median_ratio(
+                cells[("batched", "cascade_quality_bar", c)]["rps_per_round"],
+                cells[("batched", "teacher", c)]["rps_per_round"],
             ),
             "student_over_teacher": median_ratio(
                 cells[("batched", "student", c)]["rps_per_round"], cells[("batched", "teacher", c)]["rps_per_round"]
@@ -396,12 +433,13 @@ def main() -> None:
                 f"batched_over_one_at_a_time_{mode}": median_ratio(
                     cells[("batched", mode, c)]["rps_per_round"], cells[("one_at_a_time", mode, c)]["rps_per_round"]
                 )
-                for mode in MODES
+                for mode in UNBATCHED_MODES
             },
         }
         for c in CLIENTS
     }
     served_coverage = cells[("batched", "cascade", 32)]["student_share"]
+    served_coverage_quality_bar = cells[("batched", "cascade_quality_bar", 32)]["student_share"]
     device = pick_device()
     report = {
         "benchmark": "serve_cascade",
@@ -417,12 +455,13 @@ def main() -> None:
         "targets_met": {
             "cascade_ge_2x_teacher_at_32": ratios["32"]["cascade_over_teacher"] >= TARGET_CASCADE_OVER_TEACHER,
             "batching_beats_one_at_a_time": all(
-                ratios[str(c)][f"batched_over_one_at_a_time_{mode}"] > 1 for c in (8, 32) for mode in MODES
+                ratios[str(c)][f"batched_over_one_at_a_time_{mode}"] > 1 for c in (8, 32) for mode in UNBATCHED_MODES
             ),
         },
         "facts": {
             "routing": routing,
             "coverage_served_at_32_clients": served_coverage,
+            "coverage_served_at_32_clients_quality_bar": served_coverage_quality_bar,
             "requests": "one BANKING77 test text each (3,080 texts, shuffled with seed 0), keep-alive, loopback",
             "rounds": args.rounds,
             "seconds_per_cell_and_round": args.seconds,
@@ -460,17 +499,13 @@ def print_table(report: dict[str, Any]) -> None:
         f"test {routing['coverage_test']:.1%}, served {facts['coverage_served_at_32_clients']:.1%}  "
         f"({facts['device']}, {facts['cores']} cores)"
     )
-    print(f"{'server':<14}{'mode':<9}" + "".join(f"{f'{c} cl rps':>11}{'p50':>7}{'p95':>7}" for c in CLIENTS))
-    for server in ("batched", "one_at_a_time"):
-        for mode in MODES:
-            row = report["batching"][server][mode]
-            print(
-                f"{server:<14}{mode:<9}"
-                + "".join(
-                    f"{row[str(c)]['rps']:>11.1f}{row[str(c)]['p50_ms']:>7.1f}{row[str(c)]['p95_ms']:>7.1f}"
-                    for c in CLIENTS
-                )  # fmt: skip
-            )
+    print(f"{'server':<14}{'mode':<21}" + "".join(f"{f'{c} cl rps':>11}{'p50':>7}{'p95':>7}" for c in CLIENTS))
+    rows = [("batched", mode, report["modes"][mode]) for mode in MODES]
+    rows += [("one_at_a_time", mode, report["batching"]["one_at_a_time"][mode]) for mode in UNBATCHED_MODES]
+    for server, mode, row in rows:
+        figures = "".join(f"{row[str(c)]['rps']:>11.1f}{row[str(c)]['p50_ms']:>7.1f}{row[str(c)]['p95_ms']:>7.1f}"
+                          for c in CLIENTS)  # fmt: skip
+        print(f"{server:<14}{mode:<21}{figures}")
     for c, ratio in report["ratios"].items():
         print(f"{c:>2} clients: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratio.items()))
     print(f"targets: {report['targets_met']}")
