@@ -65,7 +65,7 @@ def test_the_evaluation_page_draws_it_and_offers_all_classes(web, viewer, evalua
     url = reverse("evaluation-detail", args=[evaluation.pk])
 
     page = web(viewer).get(url).content.decode()
-    figure = chart(page, "confusion")
+    figure = chart(page, "confusion-figure")  # not "confusion": that is the section's anchor
 
     # Rows travel, banking, travel predicted travel, banking, banking: both classes have F1 2/3 (ties by name).
     assert figure["data"][0]["y"] == ["banking", "travel"]

@@ -246,3 +246,17 @@ def _approved_again(request: ApprovalRequest, approver) -> ApprovalRequest:
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_it_answers_again_after_a_postgresql_restart(serving, deployment_and_key):
+    """Its database connections are kept open between requests: one broken by a restart must be replaced,
+    not fail the next request."""
+    from tests.outages import outage
+
+    deployment, key = deployment_and_key
+    assert serving.predict(deployment.pk, {"text": "bank card"}, key=key).status == 200
+    with outage("postgres"):
+        pass  # stopped and started again: every open connection is gone
+    assert serving.health()["database"] == "ok"
+    reply = serving.predict(deployment.pk, {"text": "hotel trip"}, key=key)
+    assert reply.status == 200, reply

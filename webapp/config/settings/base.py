@@ -83,6 +83,9 @@ DATABASES = {
         "HOST": env_str("DISTILLERY_DB_HOST", "127.0.0.1"),
         "PORT": env_str("DISTILLERY_DB_PORT", "54329"),
         "CONN_MAX_AGE": env_int("DISTILLERY_DB_CONN_MAX_AGE", 0),
+        # A kept connection (the serving process's) is checked before reuse, so one broken by a PostgreSQL
+        # restart is replaced instead of failing the next request.
+        "CONN_HEALTH_CHECKS": True,
         # An unreachable database answers a request with a 503 within seconds instead of hanging it.
         "OPTIONS": {"connect_timeout": env_int("DISTILLERY_DB_CONNECT_TIMEOUT", 5)},
         "TEST": {"NAME": env_str("DISTILLERY_TEST_DB_NAME", "test_distillery")},
