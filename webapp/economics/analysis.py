@@ -48,6 +48,8 @@ TauRule = Literal["quality_bar", "certified", "manual"]
 TAU_RULES: tuple[TauRule, ...] = ("quality_bar", "certified", "manual")
 # What an hour of a host of each device kind costs by default ($/hour); the user sets their own.
 DEFAULT_USD_PER_DEVICE_HOUR = {"cpu": 0.10, "cuda": 2.50, "mps": 0.50}
+# A self-hosted teacher is priced per GPU-hour (its registered price is one); these device kinds are GPU hosts.
+GPU_KINDS = frozenset({"cuda"})
 
 
 class AnalysisError(ValueError):
@@ -296,6 +298,7 @@ def _serving(evidence: Evidence, a: Assumptions, share: float) -> tuple[Serving,
         "input_tokens_per_request": a.input_tokens_per_request,
         "output_tokens_per_request": a.output_tokens_per_request,
     }
+    teacher_warning = ""
     if a.teacher_pricing == "api":
         teacher_pricing: ApiPrices | SelfHosting = ApiPrices(
             usd_per_million_input_tokens=a.teacher_usd_per_million_input_tokens,
@@ -315,6 +318,14 @@ def _serving(evidence: Evidence, a: Assumptions, share: float) -> tuple[Serving,
             utilisation=a.utilisation,
         )
         teacher_basis = f"self-hosted at its measured throughput ({evidence.teacher_throughput.source})"
+        measured_on = evidence.teacher_throughput.device_kind
+        if measured_on not in GPU_KINDS:
+            # A CPU timing never prices a GPU: the figure stays, flagged, so the user can see and fix it.
+            teacher_warning = (
+                f"throughput measured on {measured_on or 'an unknown device'}, priced as a GPU host "
+                f"(${a.teacher_usd_per_host_hour:g}/hour): measure it on a GPU worker, enter a "
+                f"{measured_on or 'matching'} host's $/hour, or price the teacher per token"
+            )
     student_pricing = SelfHosting(
         usd_per_gpu_hour=a.student_usd_per_host_hour,
         gpus=a.student_hosts,
@@ -338,6 +349,7 @@ def _serving(evidence: Evidence, a: Assumptions, share: float) -> tuple[Serving,
     costs = {
         "teacher_usd_per_request": c_t,
         "teacher_basis": teacher_basis,
+        "teacher_warning": teacher_warning,
         "student_usd_per_request": c_s,
         "student_basis": (
             f"{a.student_hosts} {evidence.student_throughput.device_kind or 'host'} host(s) at "

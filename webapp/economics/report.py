@@ -287,7 +287,8 @@ def _costs(f: dict[str, Any]) -> list[Number]:
     teacher_kind = ENTERED if a["teacher_pricing"] == "api" else COMPUTED
     numbers = [
         Number("Teacher, per request", per_request(costs["teacher_usd_per_request"]), teacher_kind,
-               costs["teacher_basis"]),
+               f"{costs['teacher_basis']}. Warning: {costs['teacher_warning']}" if costs.get("teacher_warning")
+               else costs["teacher_basis"]),
         Number("Student, per request", per_request(costs["student_usd_per_request"]), COMPUTED,
                costs["student_basis"]),
         Number("Requests per month", f"{a['requests_per_month']:,.0f}", ENTERED),

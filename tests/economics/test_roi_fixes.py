@@ -1,0 +1,45 @@
+"""Defects a new user found on the Routing & ROI page and in the stakeholder report."""
+
+import html
+import re
+
+import pytest
+
+from webapp.economics.services import assumptions_from, scenario_compute, scenario_save
+
+pytestmark = pytest.mark.django_db
+
+
+def text(response) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode()))
+
+
+@pytest.fixture
+def gpu_priced_teacher(roi_student):
+    teacher = roi_student.teacher
+    teacher.cost_mode = teacher.CostMode.GPU
+    teacher.gpu_hour_price = 3
+    teacher.save(update_fields=["cost_mode", "gpu_hour_price"])
+    return teacher
+
+
+def test_a_gpu_price_on_a_cpu_timing_is_flagged_on_the_page_and_in_the_report(
+    web, member, task, roi_student, gpu_priced_teacher
+):
+    values = {"tau_rule": "manual", "manual_tau": 0.8}
+    figures = scenario_compute(task=task, student=roi_student, assumptions=assumptions_from(values, task=task))
+    assert figures["assumptions"]["teacher_pricing"] == "self_hosted"
+    assert "measured on cpu, priced as a GPU host" in figures["costs"]["teacher_warning"]
+    page = text(web(member).get(f"/tasks/{task.pk}/roi/", {"student": roi_student.pk} | values))
+    assert "measured on cpu, priced as a GPU host" in page
+    scenario = scenario_save(
+        task=task, student=roi_student, user=member, name="GPU", assumptions=assumptions_from(values, task=task)
+    )
+    report = text(web(member).get(f"/scenarios/{scenario.pk}/"))
+    assert "measured on cpu, priced as a GPU host" in report
+
+
+def test_an_api_priced_teacher_has_no_device_warning(task, roi_student):
+    values = {"tau_rule": "manual", "manual_tau": 0.8}
+    figures = scenario_compute(task=task, student=roi_student, assumptions=assumptions_from(values, task=task))
+    assert figures["costs"]["teacher_warning"] == ""
