@@ -43,3 +43,30 @@ def test_an_api_priced_teacher_has_no_device_warning(task, roi_student):
     values = {"tau_rule": "manual", "manual_tau": 0.8}
     figures = scenario_compute(task=task, student=roi_student, assumptions=assumptions_from(values, task=task))
     assert figures["costs"]["teacher_warning"] == ""
+
+
+@pytest.mark.parametrize("mode", ["cascade", "upfront_routing"])
+def test_each_mode_in_the_table_uses_its_own_share(task, roi_student, mode):
+    from webapp.economics.analysis import _serving
+    from webapp.economics.cost_model import Mode, mode_cost
+    from webapp.economics.evidence import routing_evidence
+
+    values = {"tau_rule": "manual", "manual_tau": 0.8, "router_accuracy": 0.9}
+    other = "upfront_routing" if mode == "cascade" else "cascade"
+    here = scenario_compute(
+        task=task, student=roi_student, assumptions=assumptions_from(values | {"mode": mode}, task=task)
+    )
+    there = scenario_compute(
+        task=task, student=roi_student, assumptions=assumptions_from(values | {"mode": other}, task=task)
+    )
+    # The table does not depend on which mode is chosen, and each row is its own mode's headline.
+    assert here["modes"]["cascade"] == there["modes"]["cascade"]
+    assert here["modes"]["upfront_routing"] == there["modes"]["upfront_routing"]
+    assert here["shares"][mode] == here["share"] and here["shares"] == there["shares"]
+    assert here["shares"]["cascade"] == here["validation"]["coverage"]
+    assert here["shares"]["cascade"] != here["shares"]["upfront_routing"]
+    evidence = routing_evidence(task, roi_student)
+    a = assumptions_from(values | {"mode": mode}, task=task)
+    for name, share in here["shares"].items():
+        expected = mode_cost(_serving(evidence, a, share, mode=Mode(name))[0], Mode(name))
+        assert here["modes"][name]["monthly_usd"] == pytest.approx(expected.monthly_usd)

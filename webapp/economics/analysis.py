@@ -26,6 +26,7 @@ from webapp.economics.cost_model import (
     check_non_negative,
     check_positive,
     check_share,
+    mode_cost,
     one_off_cost,
     usd_per_request,
 )
@@ -166,18 +167,27 @@ def analyse(evidence: Evidence, assumptions: Assumptions) -> dict[str, Any]:
         raise AnalysisError(f"No τ for the '{_RULE_NAMES[assumptions.tau_rule]}' rule: {chosen.reason}")
     tau = chosen.tau
     at_tau = routing_point(validation, tau)
-    share = at_tau.coverage
+    # Each mode keeps its own share of traffic: the cascade what clears τ, upfront routing what a router of the
+    # stated accuracy sends the student (modelled, not measured).
+    shares: dict[Mode, float] = {Mode.CASCADE: at_tau.coverage}
     upfront = None
-    if assumptions.mode == Mode.UPFRONT_ROUTING:
-        # A router decides before the student runs: its share is modelled from a stated router accuracy.
-        try:
-            upfront = upfront_routing(validation, router_accuracy=assumptions.router_accuracy)
-        except RoutingInputError as exc:
+    try:
+        modelled = upfront_routing(validation, router_accuracy=assumptions.router_accuracy)
+        shares[Mode.UPFRONT_ROUTING] = modelled.student_share
+    except RoutingInputError as exc:
+        if assumptions.mode == Mode.UPFRONT_ROUTING:
             raise AnalysisError(str(exc)) from exc
-        share = upfront.student_share
+    else:
+        if assumptions.mode == Mode.UPFRONT_ROUTING:
+            upfront = modelled
+    share = shares[assumptions.mode]
 
     serving, costs = _serving(evidence, assumptions, share)
     modes = all_modes(serving)
+    for mode, mode_share in shares.items():
+        modes[mode] = mode_cost(_serving(evidence, assumptions, mode_share, mode=mode)[0], mode)
+    if Mode.UPFRONT_ROUTING not in shares:  # no labelled rows to model a router on: no upfront row
+        del modes[Mode.UPFRONT_ROUTING]
     one_off = one_off_cost(_one_off_inputs(evidence, assumptions))
     chosen_mode = modes[assumptions.mode]
     result = breakeven(one_off_usd=one_off.total_usd, monthly_savings_usd=chosen_mode.monthly_savings_usd)
@@ -209,6 +219,7 @@ def analyse(evidence: Evidence, assumptions: Assumptions) -> dict[str, Any]:
             "tau_rule": assumptions.tau_rule,
             "tau": tau,
             "share": share,
+            "shares": {str(mode): value for mode, value in shares.items()},
             "validation": asdict(at_tau),
             "rules": {name: _choice(choice) for name, choice in rules.items()},
             "certificate": asdict(certified),
@@ -293,7 +304,11 @@ def _certified_choice(validation: PredictionSet, certified: CertifiedTau) -> Tau
     return TauChoice(rule="certified", tau=certified.tau, point=certified.point, reason=certified.reason)
 
 
-def _serving(evidence: Evidence, a: Assumptions, share: float) -> tuple[Serving, dict[str, Any]]:
+def _serving(
+    evidence: Evidence, a: Assumptions, share: float, *, mode: Mode | None = None
+) -> tuple[Serving, dict[str, Any]]:
+    """Serving at `share` for `mode` (default: the chosen one; the router is priced in upfront routing only)."""
+    mode = a.mode if mode is None else mode
     tokens = {
         "input_tokens_per_request": a.input_tokens_per_request,
         "output_tokens_per_request": a.output_tokens_per_request,
@@ -343,8 +358,8 @@ def _serving(evidence: Evidence, a: Assumptions, share: float) -> tuple[Serving,
         teacher_latency_ms=teacher_latency,
         student_latency_ms=evidence.student_latency_ms.value,
         student_fixed_usd_per_month=a.student_fixed_usd_per_month,
-        router_usd_per_request=a.router_usd_per_request if a.mode == Mode.UPFRONT_ROUTING else 0.0,
-        router_latency_ms=a.router_latency_ms if a.mode == Mode.UPFRONT_ROUTING else 0.0,
+        router_usd_per_request=a.router_usd_per_request if mode == Mode.UPFRONT_ROUTING else 0.0,
+        router_latency_ms=a.router_latency_ms if mode == Mode.UPFRONT_ROUTING else 0.0,
     )
     costs = {
         "teacher_usd_per_request": c_t,

@@ -272,12 +272,16 @@ def _modes(f: dict[str, Any]) -> list[dict[str, Any]]:
             "key": key,
             "name": MODE_NAMES.get(key, key),
             "chosen": key == f["mode"],
+            "share": "—"
+            if key == "keep_teacher"
+            else pct(f.get("shares", {}).get(key, f["share"] if key == f["mode"] else None)),
             "monthly": usd(m["monthly_usd"]),
             "savings": usd(m["monthly_savings_usd"]),
             "reduction": "—" if m["cost_reduction"] is None else f"{m['cost_reduction']:.2f}×",
             "latency": f"{m['mean_latency_ms']:.1f} ms",
         }
         for key in MODE_NAMES  # a stored scenario's JSON (jsonb) keeps no key order: ours, keep-teacher first
+        if key in f["modes"]
         for m in [f["modes"][key]]
     ]
 
