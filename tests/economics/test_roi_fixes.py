@@ -70,3 +70,26 @@ def test_each_mode_in_the_table_uses_its_own_share(task, roi_student, mode):
     for name, share in here["shares"].items():
         expected = mode_cost(_serving(evidence, a, share, mode=Mode(name))[0], Mode(name))
         assert here["modes"][name]["monthly_usd"] == pytest.approx(expected.monthly_usd)
+
+
+def _input_value(page: str, name: str) -> str | None:
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
+    assert tag, name
+    value = re.search(r'value="([^"]*)"', tag[0])
+    return value[1] if value else None
+
+
+def test_a_partial_link_shows_the_assumptions_the_figures_use(web, member, task, roi_student):
+    query = {"student": roi_student.pk, "tau_rule": "manual", "manual_tau": 0.9, "engineering_hours": ""}
+    page = web(member).get(f"/tasks/{task.pk}/roi/", query).content.decode()
+    figures = scenario_compute(
+        task=task,
+        student=roi_student,
+        assumptions=assumptions_from({"tau_rule": "manual", "manual_tau": 0.9}, task=task),
+    )
+    used = figures["assumptions"]
+    for name in ("requests_per_month", "input_tokens_per_request", "engineering_hours", "utilisation",
+                 "valid_months", "teacher_usd_per_million_input_tokens", "student_usd_per_host_hour"):  # fmt: skip
+        shown = _input_value(page, name)
+        assert shown is not None and float(shown) == pytest.approx(used[name]), name
+    assert 'value="manual" selected' in page or re.search(r'<option value="manual"[^>]*selected', page)
