@@ -93,3 +93,36 @@ def test_a_partial_link_shows_the_assumptions_the_figures_use(web, member, task,
         shown = _input_value(page, name)
         assert shown is not None and float(shown) == pytest.approx(used[name]), name
     assert 'value="manual" selected' in page or re.search(r'<option value="manual"[^>]*selected', page)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(6.71e-06, "$0.00000671"), (0.0955, "$0.0955"), (12345.4, "$12,345"), (-0.0955, "-$0.0955"), (0, "$0")],
+)
+def test_small_amounts_keep_their_significant_digits(value, shown):
+    from webapp.economics.report import usd
+
+    assert usd(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(6.71e-06, "$6.71 per million requests"), (0.0012, "$1.20 per 1,000 requests"), (0.05, "$0.0500 per request")],
+)
+def test_per_request_costs_read_at_a_readable_scale(value, shown):
+    from webapp.economics.report import per_request
+
+    assert per_request(value) == shown
+
+
+def test_tiny_costs_are_readable_on_the_page_and_in_the_report(web, member, task, roi_student):
+    values = {"tau_rule": "manual", "manual_tau": 0.8, "requests_per_month": 10}
+    page = text(web(member).get(f"/tasks/{task.pk}/roi/", {"student": roi_student.pk} | values))
+    scenario = scenario_save(
+        task=task, student=roi_student, user=member, name="Tiny", assumptions=assumptions_from(values, task=task)
+    )
+    report = text(web(member).get(f"/scenarios/{scenario.pk}/"))
+    for shown in (page, report):
+        assert not re.search(r"\$[\d.]+e-\d", shown) and "$0.0000 " not in shown
+        assert "per million requests" in shown or "per 1,000 requests" in shown
+    assert not re.search(r"Monthly savings\s+-?\$0\s", report)

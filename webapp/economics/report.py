@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from webapp.economics.charts import REPORT_CHARTS
 from webapp.economics.models import Scenario
 from webapp.economics.selectors import EvidenceRecords
+from webapp.ui.templatetags.ui import per_request, usd
 
 MEASURED, ENTERED, COMPUTED = "measured", "entered", "computed"
 
@@ -87,18 +88,6 @@ class EvidenceLine:
     sha256: str
     when: str
     device: str
-
-
-def usd(value: float | None, digits: int = 0) -> str:
-    if value is None:
-        return "—"
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.{digits}f}"
-
-
-def per_request(value: float | None) -> str:
-    """Per-request costs are tiny: per 1,000 requests reads better."""
-    return "—" if value is None else f"${value * 1000:,.4f} per 1,000 requests"
 
 
 def pct(value: float | None, digits: int = 1) -> str:
