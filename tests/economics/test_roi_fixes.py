@@ -126,3 +126,13 @@ def test_tiny_costs_are_readable_on_the_page_and_in_the_report(web, member, task
         assert not re.search(r"\$[\d.]+e-\d", shown) and "$0.0000 " not in shown
         assert "per million requests" in shown or "per 1,000 requests" in shown
     assert not re.search(r"Monthly savings\s+-?\$0\s", report)
+
+
+def test_a_refused_input_is_named_by_its_label_next_to_its_field(web, member, task, roi_student):
+    response = web(member).get(f"/tasks/{task.pk}/roi/", {"student": roi_student.pk, "requests_per_month": "0"})
+    page = response.content.decode()
+    assert "requests_per_month:" not in text(response)
+    assert "Requests per month must be more than 0" in text(response)
+    # The message sits with the field (its include renders the field's errors).
+    field = page[page.index('name="requests_per_month"') :]
+    assert "Requests per month must be more than 0" in field[: field.index("</label>") if "</label>" in field else 2000]
