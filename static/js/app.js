@@ -467,6 +467,13 @@
     if (ev.target.form?.querySelector("[data-estimate]")) updateEstimate(ev.target.form);
   }
 
+  // A slider's readout (<output for="its id">) shows its value as it moves, not only the value it loaded with.
+  function onRangeInput(ev) {
+    const input = ev.target;
+    if (input?.type !== "range" || !input.id) return;
+    document.querySelectorAll(`output[for~="${CSS.escape(input.id)}"]`).forEach((out) => { out.value = input.value; });
+  }
+
   // "Quick first try" fills the form in place (the link reloads the page with ?preset=quick without JS).
   function onPresetClick(ev) {
     const link = ev.target.closest?.("a[data-preset]");
@@ -490,6 +497,7 @@
   document.addEventListener("job:finished", onJobFinished);
   document.addEventListener("submit", onUploadSubmit);
   document.addEventListener("input", onEstimateInput);
+  document.addEventListener("input", onRangeInput);
   document.addEventListener("change", onEstimateInput);
   document.addEventListener("click", onPresetClick);
   // After settling, not right after the swap: charts must measure their final, laid-out container.

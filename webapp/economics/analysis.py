@@ -26,6 +26,7 @@ from webapp.economics.cost_model import (
     check_non_negative,
     check_positive,
     check_share,
+    mode_cost,
     one_off_cost,
     usd_per_request,
 )
@@ -48,6 +49,8 @@ TauRule = Literal["quality_bar", "certified", "manual"]
 TAU_RULES: tuple[TauRule, ...] = ("quality_bar", "certified", "manual")
 # What an hour of a host of each device kind costs by default ($/hour); the user sets their own.
 DEFAULT_USD_PER_DEVICE_HOUR = {"cpu": 0.10, "cuda": 2.50, "mps": 0.50}
+# A self-hosted teacher is priced per GPU-hour (its registered price is one); these device kinds are GPU hosts.
+GPU_KINDS = frozenset({"cuda"})
 
 
 class AnalysisError(ValueError):
@@ -164,18 +167,27 @@ def analyse(evidence: Evidence, assumptions: Assumptions) -> dict[str, Any]:
         raise AnalysisError(f"No τ for the '{_RULE_NAMES[assumptions.tau_rule]}' rule: {chosen.reason}")
     tau = chosen.tau
     at_tau = routing_point(validation, tau)
-    share = at_tau.coverage
+    # Each mode keeps its own share of traffic: the cascade what clears τ, upfront routing what a router of the
+    # stated accuracy sends the student (modelled, not measured).
+    shares: dict[Mode, float] = {Mode.CASCADE: at_tau.coverage}
     upfront = None
-    if assumptions.mode == Mode.UPFRONT_ROUTING:
-        # A router decides before the student runs: its share is modelled from a stated router accuracy.
-        try:
-            upfront = upfront_routing(validation, router_accuracy=assumptions.router_accuracy)
-        except RoutingInputError as exc:
+    try:
+        modelled = upfront_routing(validation, router_accuracy=assumptions.router_accuracy)
+        shares[Mode.UPFRONT_ROUTING] = modelled.student_share
+    except RoutingInputError as exc:
+        if assumptions.mode == Mode.UPFRONT_ROUTING:
             raise AnalysisError(str(exc)) from exc
-        share = upfront.student_share
+    else:
+        if assumptions.mode == Mode.UPFRONT_ROUTING:
+            upfront = modelled
+    share = shares[assumptions.mode]
 
     serving, costs = _serving(evidence, assumptions, share)
     modes = all_modes(serving)
+    for mode, mode_share in shares.items():
+        modes[mode] = mode_cost(_serving(evidence, assumptions, mode_share, mode=mode)[0], mode)
+    if Mode.UPFRONT_ROUTING not in shares:  # no labelled rows to model a router on: no upfront row
+        del modes[Mode.UPFRONT_ROUTING]
     one_off = one_off_cost(_one_off_inputs(evidence, assumptions))
     chosen_mode = modes[assumptions.mode]
     result = breakeven(one_off_usd=one_off.total_usd, monthly_savings_usd=chosen_mode.monthly_savings_usd)
@@ -207,6 +219,7 @@ def analyse(evidence: Evidence, assumptions: Assumptions) -> dict[str, Any]:
             "tau_rule": assumptions.tau_rule,
             "tau": tau,
             "share": share,
+            "shares": {str(mode): value for mode, value in shares.items()},
             "validation": asdict(at_tau),
             "rules": {name: _choice(choice) for name, choice in rules.items()},
             "certificate": asdict(certified),
@@ -291,11 +304,16 @@ def _certified_choice(validation: PredictionSet, certified: CertifiedTau) -> Tau
     return TauChoice(rule="certified", tau=certified.tau, point=certified.point, reason=certified.reason)
 
 
-def _serving(evidence: Evidence, a: Assumptions, share: float) -> tuple[Serving, dict[str, Any]]:
+def _serving(
+    evidence: Evidence, a: Assumptions, share: float, *, mode: Mode | None = None
+) -> tuple[Serving, dict[str, Any]]:
+    """Serving at `share` for `mode` (default: the chosen one; the router is priced in upfront routing only)."""
+    mode = a.mode if mode is None else mode
     tokens = {
         "input_tokens_per_request": a.input_tokens_per_request,
         "output_tokens_per_request": a.output_tokens_per_request,
     }
+    teacher_warning = ""
     if a.teacher_pricing == "api":
         teacher_pricing: ApiPrices | SelfHosting = ApiPrices(
             usd_per_million_input_tokens=a.teacher_usd_per_million_input_tokens,
@@ -315,6 +333,14 @@ def _serving(evidence: Evidence, a: Assumptions, share: float) -> tuple[Serving,
             utilisation=a.utilisation,
         )
         teacher_basis = f"self-hosted at its measured throughput ({evidence.teacher_throughput.source})"
+        measured_on = evidence.teacher_throughput.device_kind
+        if measured_on not in GPU_KINDS:
+            # A CPU timing never prices a GPU: the figure stays, flagged, so the user can see and fix it.
+            teacher_warning = (
+                f"throughput measured on {measured_on or 'an unknown device'}, priced as a GPU host "
+                f"(${a.teacher_usd_per_host_hour:g}/hour): measure it on a GPU worker, enter a "
+                f"{measured_on or 'matching'} host's $/hour, or price the teacher per token"
+            )
     student_pricing = SelfHosting(
         usd_per_gpu_hour=a.student_usd_per_host_hour,
         gpus=a.student_hosts,
@@ -332,12 +358,13 @@ def _serving(evidence: Evidence, a: Assumptions, share: float) -> tuple[Serving,
         teacher_latency_ms=teacher_latency,
         student_latency_ms=evidence.student_latency_ms.value,
         student_fixed_usd_per_month=a.student_fixed_usd_per_month,
-        router_usd_per_request=a.router_usd_per_request if a.mode == Mode.UPFRONT_ROUTING else 0.0,
-        router_latency_ms=a.router_latency_ms if a.mode == Mode.UPFRONT_ROUTING else 0.0,
+        router_usd_per_request=a.router_usd_per_request if mode == Mode.UPFRONT_ROUTING else 0.0,
+        router_latency_ms=a.router_latency_ms if mode == Mode.UPFRONT_ROUTING else 0.0,
     )
     costs = {
         "teacher_usd_per_request": c_t,
         "teacher_basis": teacher_basis,
+        "teacher_warning": teacher_warning,
         "student_usd_per_request": c_s,
         "student_basis": (
             f"{a.student_hosts} {evidence.student_throughput.device_kind or 'host'} host(s) at "

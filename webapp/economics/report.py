@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from webapp.economics.charts import REPORT_CHARTS
 from webapp.economics.models import Scenario
 from webapp.economics.selectors import EvidenceRecords
+from webapp.ui.templatetags.ui import per_request, usd
 
 MEASURED, ENTERED, COMPUTED = "measured", "entered", "computed"
 
@@ -87,18 +88,6 @@ class EvidenceLine:
     sha256: str
     when: str
     device: str
-
-
-def usd(value: float | None, digits: int = 0) -> str:
-    if value is None:
-        return "—"
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.{digits}f}"
-
-
-def per_request(value: float | None) -> str:
-    """Per-request costs are tiny: per 1,000 requests reads better."""
-    return "—" if value is None else f"${value * 1000:,.4f} per 1,000 requests"
 
 
 def pct(value: float | None, digits: int = 1) -> str:
@@ -272,12 +261,16 @@ def _modes(f: dict[str, Any]) -> list[dict[str, Any]]:
             "key": key,
             "name": MODE_NAMES.get(key, key),
             "chosen": key == f["mode"],
+            "share": "—"
+            if key == "keep_teacher"
+            else pct(f.get("shares", {}).get(key, f["share"] if key == f["mode"] else None)),
             "monthly": usd(m["monthly_usd"]),
             "savings": usd(m["monthly_savings_usd"]),
             "reduction": "—" if m["cost_reduction"] is None else f"{m['cost_reduction']:.2f}×",
             "latency": f"{m['mean_latency_ms']:.1f} ms",
         }
         for key in MODE_NAMES  # a stored scenario's JSON (jsonb) keeps no key order: ours, keep-teacher first
+        if key in f["modes"]
         for m in [f["modes"][key]]
     ]
 
@@ -287,7 +280,8 @@ def _costs(f: dict[str, Any]) -> list[Number]:
     teacher_kind = ENTERED if a["teacher_pricing"] == "api" else COMPUTED
     numbers = [
         Number("Teacher, per request", per_request(costs["teacher_usd_per_request"]), teacher_kind,
-               costs["teacher_basis"]),
+               f"{costs['teacher_basis']}. Warning: {costs['teacher_warning']}" if costs.get("teacher_warning")
+               else costs["teacher_basis"]),
         Number("Student, per request", per_request(costs["student_usd_per_request"]), COMPUTED,
                costs["student_basis"]),
         Number("Requests per month", f"{a['requests_per_month']:,.0f}", ENTERED),

@@ -20,6 +20,7 @@ from webapp.economics.analysis import AnalysisError, Assumptions, Evidence, anal
 from webapp.economics.cost_model import EconomicsInputError, Mode
 from webapp.economics.evidence import evidence_ids, routing_evidence
 from webapp.economics.models import Scenario, ShareLink
+from webapp.economics.report import ASSUMPTION_LABELS
 from webapp.registry.models import Student, Task
 
 MAX_SHARE_DAYS = 90
@@ -85,13 +86,20 @@ def _evidence(task: Task, student: Student) -> Evidence:
     return routing_evidence(task, student)
 
 
+def input_error_message(exc: EconomicsInputError) -> str:
+    """The refusal in the user's words: the field's label, not its internal name ("Requests per month must be
+    more than 0 (got 0).")."""
+    label = ASSUMPTION_LABELS.get(exc.field) or exc.field.replace("_", " ").capitalize()
+    return f"{label} {exc.problem}"
+
+
 @contextmanager
 def _reasons() -> Iterator[None]:
     """The analysis' refusals as ValidationErrors: a bad input under its field's name, else the reason."""
     try:
         yield
     except EconomicsInputError as exc:
-        raise ValidationError({exc.field: exc.message}) from exc
+        raise ValidationError({exc.field: input_error_message(exc)}) from exc
     except AnalysisError as exc:
         raise ValidationError(str(exc)) from exc
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -30,11 +30,25 @@ def _initial(task: Task) -> dict[str, Any]:
     return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in values.items()}
 
 
+def _with_defaults(data: QueryDict, initial: dict[str, Any]) -> QueryDict:
+    """The submitted values, with every field left out or blank filled with the default the analysis uses for
+    it: the form then shows exactly the assumptions the figures were computed with (a partial link included)."""
+    filled = data.copy()
+    for name, value in initial.items():
+        if name in RoiForm.base_fields and value is not None and filled.get(name, "") == "":
+            filled[name] = str(value)
+    return filled
+
+
 def _analysis(request: HttpRequest, task: Task) -> dict[str, Any]:
     """The form and, when it is valid and the evidence allows, every figure (or the reason there are none)."""
     students = candidate_students(task)
+    initial = _initial(task)
     form = RoiForm(
-        request.GET if "student" in request.GET else None, initial=_initial(task), task=task, students=students
+        _with_defaults(request.GET, initial) if "student" in request.GET else None,
+        initial=initial,
+        task=task,
+        students=students,
     )
     context: dict[str, Any] = {"form": form, "students": students, "figures": None, "problem": None}
     if not students:

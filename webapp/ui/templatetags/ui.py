@@ -1,5 +1,6 @@
 """Small template helpers shared by every page."""
 
+import math
 from datetime import datetime
 
 from django import template
@@ -50,15 +51,38 @@ def get_item(mapping: dict[object, object], key: object) -> object:
     return mapping.get(key)
 
 
+def _significant(amount: float, digits: int = 3) -> str:
+    """At least `digits` significant digits, never in e-notation: 0.0955 -> "0.0955", 6.71e-06 -> "0.00000671"."""
+    if amount == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(amount))))
+    return f"{amount:,.{decimals}f}"
+
+
 @register.filter
 def usd(value: float | None, digits: int = 0) -> str:
-    """Dollars with thousands separators ("$12,345"); small per-request costs keep their significant digits."""
+    """Dollars with thousands separators ("$12,345"); an amount that would round to nothing ($0.0955 a month)
+    keeps three significant digits ("$0.0955"), never in e-notation."""
     if value is None:
         return "—"
     amount = float(value)
-    if 0 < abs(amount) < 1 and digits == 0:
-        return f"${amount:.3g}"
-    return f"{'-' if amount < 0 else ''}${abs(amount):,.{digits}f}"
+    sign = "-" if amount < 0 else ""
+    if 0 < abs(amount) < (1 if digits == 0 else 10**-digits):
+        return f"{sign}${_significant(abs(amount))}"
+    return f"{sign}${abs(amount):,.{digits}f}"
+
+
+@register.filter
+def per_request(value: float | None) -> str:
+    """A per-request cost at a scale that reads: "$1.20 per 1,000 requests", "$6.71 per million requests"."""
+    if value is None:
+        return "—"
+    amount = float(value)
+    if amount == 0 or abs(amount) >= 0.01:
+        return f"{usd(amount, 4 if abs(amount) < 1 else 2)} per request"
+    if abs(amount) * 1000 >= 0.01:
+        return f"{usd(amount * 1000, 2)} per 1,000 requests"
+    return f"{usd(amount * 1_000_000, 2)} per million requests"
 
 
 @register.filter
