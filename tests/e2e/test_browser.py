@@ -151,7 +151,7 @@ def test_a_member_fine_tunes_distils_a_sweep_and_evaluates_it_from_the_browser(
     page.wait_for_function("document.querySelector('#chart-reliability-0')?.data?.length > 1")
     page.go_back()
     page.locator("#tier-table tbody tr[data-kind=student] td a").first.click()
-    expect(page.get_by_text("Worst classes")).to_be_visible()
+    expect(page.get_by_text("Worst classes", exact=True)).to_be_visible()
 
 
 def test_the_evidence_charts_are_drawn_whole_by_the_packaged_plotly_js(
