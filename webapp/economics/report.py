@@ -11,6 +11,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from webapp.economics.charts import REPORT_CHARTS
+from webapp.economics.labels import ASSUMPTION_LABELS
 from webapp.economics.models import Scenario
 from webapp.economics.selectors import EvidenceRecords
 from webapp.ui.templatetags.ui import per_request, usd
@@ -362,39 +363,6 @@ def _device(device: dict[str, Any]) -> str:
     if not device:
         return "—"
     return f"{device.get('kind', '?')}: {device.get('name', '')} ({device.get('threads', '?')} threads)".strip()
-
-
-ASSUMPTION_LABELS = {
-    "mode": "Serving mode",
-    "tau_rule": "How τ is chosen",
-    "manual_tau": "τ set by hand",
-    "certified_target": "Certified target",
-    "certified_delta": "Certified δ (chance the guarantee fails)",
-    "certify_on": "Certify on",
-    "requests_per_month": "Requests per month",
-    "input_tokens_per_request": "Input tokens per request",
-    "output_tokens_per_request": "Output tokens per request",
-    "teacher_pricing": "Teacher pricing",
-    "teacher_usd_per_million_input_tokens": "Teacher $ per 1M input tokens",
-    "teacher_usd_per_million_output_tokens": "Teacher $ per 1M output tokens",
-    "teacher_usd_per_host_hour": "Teacher $ per host-hour",
-    "teacher_hosts": "Teacher hosts",
-    "student_usd_per_host_hour": "Student $ per host-hour",
-    "student_hosts": "Student hosts",
-    "utilisation": "Utilisation of hosts",
-    "student_fixed_usd_per_month": "Student fixed $ per month",
-    "router_usd_per_request": "Router $ per request",
-    "router_latency_ms": "Router latency (ms)",
-    "router_accuracy": "Router accuracy",
-    "usd_per_device_hour": "Training $ per device-hour",
-    "filtering_labelling_usd": "Filtering and labelling $",
-    "engineering_hours": "Engineering hours",
-    "engineering_usd_per_hour": "Engineering $ per hour",
-    "valid_months": "Months the student stays valid",
-    "retrain_every_months": "Retrain every (months)",
-    "retraining_share_of_one_off": "A retraining costs (share of one-off)",
-    "horizon_months": "Planning horizon (months)",
-}
 
 
 def _assumptions(scenario: Scenario) -> list[tuple[str, str]]:

@@ -19,8 +19,8 @@ from webapp.accounts.selectors import require_role
 from webapp.economics.analysis import AnalysisError, Assumptions, Evidence, analyse, routing_figures
 from webapp.economics.cost_model import EconomicsInputError, Mode
 from webapp.economics.evidence import evidence_ids, routing_evidence
+from webapp.economics.labels import ASSUMPTION_LABELS
 from webapp.economics.models import Scenario, ShareLink
-from webapp.economics.report import ASSUMPTION_LABELS
 from webapp.registry.models import Student, Task
 
 MAX_SHARE_DAYS = 90
