@@ -1,7 +1,7 @@
 """Owner / teammate / outsider fixtures: one team with a user of each role, and an outsider who is
 an admin of another team only. Objects of the other team are `foreign_*`."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,19 @@ def storage_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One data folder and model root for the whole run, shared with the live stack's processes."""
     root = tmp_path_factory.mktemp("storage")
     return {"data": root / "data", "models": root / "models"}
+
+
+@pytest.fixture(autouse=True)
+def _live_worker_idle_before_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests on the live stack end only once its worker is idle: see LiveStack.wait_until_idle. The
+    database fixture is requested first so that this teardown runs before its flush."""
+    if "live_stack" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    stack = request.getfixturevalue("live_stack")
+    yield
+    stack.wait_until_idle()
 
 
 @pytest.fixture(autouse=True)

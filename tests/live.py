@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import kombu.exceptions
 import pytest
 import redis
 from django.conf import settings
@@ -33,6 +34,7 @@ class LiveStack:
         self.web: subprocess.Popen[bytes] | None = None
         self.worker: subprocess.Popen[bytes] | None = None
         self.worker_starts = 0
+        self.worker_name = ""
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text()[-4000:]}" for p in sorted(self.log_dir.glob("*.log")))
@@ -59,12 +61,33 @@ class LiveStack:
     def start_worker(self) -> None:
         self.worker_starts += 1
         name = f"worker-{self.worker_starts}"
+        self.worker_name = f"{name}-{self.port}@{socket.gethostname()}"  # what Celery's %h expands to
         self.worker = self._spawn(name, [
             "celery", "-A", "workers.celery_app", "worker", "-Q", "gpu,default", "--pool=solo",
-            "-n", f"{name}-{self.port}@%h", "--without-gossip", "--without-mingle", "--loglevel=INFO",
+            "-n", self.worker_name, "--without-gossip", "--without-mingle", "--loglevel=INFO",
         ])  # fmt: skip
         _wait_for(lambda: "ready." in (self.log_dir / f"{name}.log").read_text(), timeout=90, what="The worker",
                   stack_logs=self.logs)  # fmt: skip
+
+    def wait_until_idle(self, timeout: float = 120) -> None:
+        """Returns once the worker is between tasks (or gone). A test that ends while the worker still
+        runs a job it started would have that job's writes race the flush that empties the database
+        after the test: TRUNCATE and the job's UPDATE/INSERT lock tables in different orders, and
+        PostgreSQL breaks the deadlock by failing the flush (seen on CI). A solo worker answers control
+        messages only between tasks, so no answer means busy."""
+        from workers.celery_app import app
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.worker is None or self.worker.poll() is not None:
+                return
+            # A fresh connection each time: pooled ones die when a test restarts Redis.
+            with app.connection_for_write() as connection:
+                inspect = app.control.inspect(destination=[self.worker_name], timeout=1, limit=1, connection=connection)
+                if _idle(inspect.active) and _idle(inspect.reserved):
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"the worker was still busy after {timeout}s\n{self.logs()}")
 
     def kill_worker(self) -> None:
         """SIGKILL: the worker dies mid-job without any chance to clean up, like an OOM kill."""
@@ -83,6 +106,14 @@ class LiveStack:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _idle(ask: Callable[[], dict[str, list[object]] | None]) -> bool:
+    try:
+        replies = ask()
+    except (OSError, redis.exceptions.ConnectionError, kombu.exceptions.OperationalError):
+        return False  # Redis is still coming back
+    return bool(replies) and not any(replies.values())
 
 
 def _free_port() -> int:
