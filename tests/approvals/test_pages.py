@@ -40,13 +40,15 @@ def test_approve_deploy_shows_the_key_once_then_revoke(web, approver, member, ap
     data = {"outcome": "approved", "comment": "pilot"}
     data |= {f"override_{gate['key']}": "pilot on a small share" for gate in approval_request.failed_gates}
     assert web(approver).post(f"/approval-requests/{approval_request.pk}/decide/", data).status_code == 302
-    response = web(member).post(f"/approval-requests/{approval_request.pk}/deploy/", {"shadow_rate": "0.1"})
-    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
-    page = response.content.decode()
-    key = page.split('aria-label="Serving key"')[0].rsplit('value="', 1)[1].split('"')[0]
+    as_member = web(member)
+    response = as_member.post(f"/approval-requests/{approval_request.pk}/deploy/", {"shadow_rate": "0.1"})
     deployment = Deployment.objects.get(request=approval_request)
+    assert response.status_code == 302 and response["Location"] == f"/deployments/{deployment.pk}/"  # F5-safe
+    response = as_member.get(response["Location"])
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    key = _shown_key(response.content.decode())
     assert deployment.key_sha256 == serving_key_digest(key) and deployment.shadow_rate == 0.1
-    assert key not in web(member).get(f"/deployments/{deployment.pk}/").content.decode()  # shown once
+    assert key not in as_member.get(f"/deployments/{deployment.pk}/").content.decode()  # shown once
     manifest = json.loads(web(member).get(f"/deployments/{deployment.pk}/manifest.json").content)
     assert manifest["deployment_id"] == deployment.pk
     card = web(member).get(f"/deployments/{deployment.pk}/README.md").content.decode()
@@ -56,6 +58,25 @@ def test_approve_deploy_shows_the_key_once_then_revoke(web, approver, member, ap
     assert web(approver).post(f"/deployments/{deployment.pk}/revoke/", {"reason": "drift"}).status_code == 302
     deployment.refresh_from_db()
     assert deployment.state == "revoked" and deployment.end_reason == "drift"
+
+
+def test_rotating_the_key_redirects_and_shows_the_new_key_once(web, member, approver, approved_request):
+    from webapp.approvals.services import deployment_create
+
+    deployment, first_key = deployment_create(request=approved_request, user=member, shadow_rate=0.0)
+    as_approver = web(approver)
+    response = as_approver.post(f"/deployments/{deployment.pk}/rotate-key/")
+    assert response.status_code == 302 and response["Location"] == f"/deployments/{deployment.pk}/"
+    key = _shown_key(as_approver.get(response["Location"]).content.decode())
+    deployment.refresh_from_db()
+    assert key != first_key and deployment.key_sha256 == serving_key_digest(key)
+    reloaded = as_approver.get(f"/deployments/{deployment.pk}/")  # a reload is a GET: nothing rotates again
+    deployment.refresh_from_db()
+    assert key not in reloaded.content.decode() and deployment.key_sha256 == serving_key_digest(key)
+
+
+def _shown_key(page: str) -> str:
+    return page.split('aria-label="Serving key"')[0].rsplit('value="', 1)[1].split('"')[0]
 
 
 def test_a_viewer_can_read_but_not_request_decide_or_change_gates(web, viewer, approval_request, task):

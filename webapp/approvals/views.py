@@ -194,7 +194,7 @@ def deploy_view(request: HttpRequest, request_id: int) -> HttpResponse:
     except ValidationError as exc:
         _form_errors(form, exc)
         return _request_page(request, approval, deploy_form=form, status=400)
-    return _deployment_page(request, deployment, new_key=key)
+    return _show_key_once(request, deployment, key)
 
 
 def _evidence_rows(snapshot: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
@@ -223,7 +223,19 @@ def _form_errors(form: Any, exc: ValidationError) -> None:
 @require_GET
 def deployment_detail(request: HttpRequest, deployment_id: int) -> HttpResponse:
     deployment = deployment_get_for_user(user=request.user, deployment_id=deployment_id)
-    return _deployment_page(request, deployment)
+    return _deployment_page(request, deployment, new_key=request.session.pop(_key_session_name(deployment), None))
+
+
+def _show_key_once(request: HttpRequest, deployment: Deployment, key: str) -> HttpResponse:
+    """Post/redirect/get: the new key waits in the session for the next view of the deployment, which
+    removes it. Rendering it on the POST's own response would make a reload (F5) deploy or rotate again,
+    silently invalidating the key just copied."""
+    request.session[_key_session_name(deployment)] = key
+    return redirect("deployment-detail", deployment_id=deployment.pk)
+
+
+def _key_session_name(deployment: Deployment) -> str:
+    return f"new-serving-key-{deployment.pk}"
 
 
 def _deployment_page(
@@ -282,7 +294,7 @@ def deployment_shadow_view(request: HttpRequest, deployment_id: int) -> HttpResp
 def deployment_key_rotate_view(request: HttpRequest, deployment_id: int) -> HttpResponse:
     deployment = deployment_get_for_user(user=request.user, deployment_id=deployment_id)
     key = deployment_key_rotate(deployment=deployment, user=request.user)
-    return _deployment_page(request, deployment, new_key=key)
+    return _show_key_once(request, deployment, key)
 
 
 @login_required
