@@ -47,7 +47,9 @@ DEMO_ASSUMPTIONS: dict[str, Any] = {
     "engineering_hours": 24,
 }
 TEACHER_TRAINING = TrainingOptions(epochs=2, batch_size=16, learning_rate=1e-4, patience=1)
-STUDENT_TRAINING = TrainingOptions(epochs=3, batch_size=32, learning_rate=STUDENT_LEARNING_RATE, patience=1)
+# Three epochs at the product's default rate left the demo's 2-layer student at 60% of a 100% teacher (it had
+# not converged); at 5x the rate it reaches the teacher within two epochs on the demo's 580 rows.
+STUDENT_TRAINING = TrainingOptions(epochs=3, batch_size=32, learning_rate=5 * STUDENT_LEARNING_RATE, patience=1)
 assert FINETUNE_LEARNING_RATE > 0  # the teacher's rate above is the fine-tune default, raised for 2 epochs
 
 
