@@ -146,8 +146,8 @@ def test_without_chromium_the_pdf_export_says_so_with_a_503(web, viewer, scenari
 
 def test_a_member_makes_a_link_shown_once_that_opens_the_report_without_an_account(web, member, scenario) -> None:
     client = web(member)
-    response = client.post(reverse("share-link-create", args=[scenario.pk]), {"days": "7"})
-    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    response = client.post(reverse("share-link-create", args=[scenario.pk]), {"days": "7"}, follow=True)
+    assert response.redirect_chain[0][1] == 302 and response["Cache-Control"] == "no-store"
     token = _token_from(response.content.decode())
     link = ShareLink.objects.get()
     assert link.token_sha256 == ShareLink.digest(token) and link.created_by == member
@@ -164,6 +164,35 @@ def test_a_member_makes_a_link_shown_once_that_opens_the_report_without_an_accou
     export = anonymous.get(reverse("shared-report-html", args=[token]))
     assert export.status_code == 200 and get_plotlyjs_version() in export.content.decode()
     assert anonymous.post(reverse("shared-report", args=[token])).status_code == 405
+
+
+def test_making_a_link_redirects_so_a_reload_neither_makes_another_nor_shows_the_token_again(
+    web, member, scenario
+) -> None:
+    client = web(member)
+    report = reverse("scenario-detail", args=[scenario.pk])
+
+    response = client.post(reverse("share-link-create", args=[scenario.pk]), {"days": "7"})
+
+    assert response.status_code == 302 and response["Location"] == report + "#new-link"
+    assert b"/r/" not in response.content  # the token is not on the POST's response
+    first = client.get(report)
+    token = _token_from(first.content.decode())
+    assert first["Cache-Control"] == "no-store" and 'id="new-link"' in first.content.decode()
+    assert ShareLink.objects.get().token_sha256 == ShareLink.digest(token)
+    # Reloading the report (F5 on a GET) shows the link no more, and makes none.
+    again = client.get(report).content.decode()
+    assert token not in again and 'id="new-link"' not in again
+    assert ShareLink.objects.count() == 1
+
+
+def test_a_new_link_is_shown_on_its_own_report_only(web, member, scenario, task) -> None:
+    other = _save(task, scenario.student, member, "Other")
+    client = web(member)
+    client.post(reverse("share-link-create", args=[scenario.pk]), {"days": "7"})
+
+    assert 'id="new-link"' not in client.get(reverse("scenario-detail", args=[other.pk])).content.decode()
+    assert 'id="new-link"' in client.get(reverse("scenario-detail", args=[scenario.pk])).content.decode()
 
 
 def test_the_database_holds_only_the_hash_of_a_token(member, scenario) -> None:

@@ -89,6 +89,32 @@ def test_it_refuses_a_file_that_is_not_utf8_naming_the_line(web, member, task):
     assert stored(task) == before
 
 
+@pytest.mark.parametrize("role", ["train", "unlabeled"])
+def test_it_refuses_a_txt_file_naming_its_extension_and_the_formats_it_reads(web, member, task, role):
+    before = stored(task)
+
+    response = post_upload(web(member), task, "questions.txt", b"where is my card\nbook a flight\n", role=role)
+
+    # Not "has no 'text' column": the file never meant to be CSV.
+    assert_refused(response, "questions.txt is a .txt file", "CSV (.csv", "JSON Lines (.jsonl", "Nothing was stored")
+    assert "column" not in alerts(response)
+    assert stored(task) == before
+
+
+def test_it_refuses_a_txt_file_even_when_its_content_would_read_as_csv(web, member, task):
+    before = stored(task)
+
+    response = post_upload(web(member), task, "train.txt", TRAIN_CSV)
+
+    assert_refused(response, "train.txt is a .txt file", "rename it with that extension")
+    assert stored(task) == before
+
+
+def test_the_file_picker_offers_the_formats_it_reads(web, member, task):
+    page = web(member).get(reverse("dataset-list", kwargs={"task_id": task.pk})).content.decode()
+    assert 'accept=".csv,.tsv,.jsonl,.ndjson,.json"' in page
+
+
 def test_it_refuses_a_csv_without_the_label_column_naming_the_columns_found(web, member, task):
     before = stored(task)
 

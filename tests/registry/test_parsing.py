@@ -243,6 +243,13 @@ def test_it_sniffs_jsonl_without_an_extension(tmp_path: Path) -> None:
     assert dataset.format == "jsonl"
 
 
+@pytest.mark.parametrize("name", ["notes.txt", "export.XLSX", "data.parquet"])
+def test_it_refuses_an_extension_that_is_neither_csv_nor_jsonl_by_name(tmp_path: Path, name: str) -> None:
+    err = error(tmp_path, name, "text,label\nhi,greet\n")
+    suffix = name[name.rindex(".") :].lower()
+    assert str(err).startswith(f"{name} is a {suffix} file: datasets are read from CSV")
+
+
 def test_it_skips_blank_jsonl_lines_keeping_line_numbers(tmp_path: Path) -> None:
     content = '\n{"text": "a", "label": "x"}\n   \n{"text": "b", "label": "y"}\n\n'
     rows = parse(tmp_path, "d.jsonl", content)

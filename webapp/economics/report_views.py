@@ -4,6 +4,7 @@ the same report read-only without an account. Views translate the request and ca
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from plotly.offline import get_plotlyjs
 
 from webapp.economics import charts
-from webapp.economics.models import Scenario
+from webapp.economics.models import Scenario, ShareLink
 from webapp.economics.pdf import PdfUnavailable, html_to_pdf
 from webapp.economics.report import VERDICT_TITLES, months_text, report_context, usd
 from webapp.economics.selectors import (
@@ -36,6 +37,8 @@ from webapp.ui.context import task_context
 
 TAB = "roi"  # the task tab these pages belong to
 COMPARE_MIN, COMPARE_MAX = 2, 4
+NEW_LINK_COOKIE = "new_share_link"  # carries a link just made to the report that shows it once
+NEW_LINK_SECONDS = 300
 
 
 # --- the team's pages --------------------------------------------------------------------------------------
@@ -58,7 +61,15 @@ def scenario_list(request: HttpRequest, task_id: int) -> HttpResponse:
 @require_GET
 def scenario_detail(request: HttpRequest, scenario_id: int) -> HttpResponse:
     scenario = scenario_get_for_user(user=request.user, scenario_id=scenario_id)
-    return _report_page(request, scenario)
+    made = _new_link_once(request, scenario)
+    if made is None:
+        return _report_page(request, scenario)
+    link, token = made
+    url = request.build_absolute_uri(reverse("shared-report", args=[token]))
+    response = _report_page(request, scenario, new_link=url, new_link_row=link)
+    response.delete_cookie(NEW_LINK_COOKIE, path=_report_path(scenario))  # shown once: a reload shows it no more
+    response["Cache-Control"] = "no-store"  # the token must not stay in a cache
+    return response
 
 
 @login_required
@@ -108,7 +119,9 @@ def scenario_export_pdf(request: HttpRequest, scenario_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def share_link_create_view(request: HttpRequest, scenario_id: int) -> HttpResponse:
-    """Members make a link; the page shows it once (it is never stored, so it can't be shown again)."""
+    """Members make a link, then are redirected to the report, which shows it once (POST/redirect/GET: reloading
+    the page does not make another link). The token is never stored: it rides to the report in a short-lived,
+    signed cookie for that page alone, which the report deletes as it shows it."""
     scenario = scenario_get_for_user(user=request.user, scenario_id=scenario_id)
     try:
         days = int(request.POST.get("days", "14"))
@@ -118,9 +131,11 @@ def share_link_create_view(request: HttpRequest, scenario_id: int) -> HttpRespon
         link, token = share_link_create(scenario=scenario, user=request.user, days=days)
     except ValidationError as exc:
         return _report_page(request, scenario, share_error=" ".join(exc.messages), status=400)
-    url = request.build_absolute_uri(reverse("shared-report", args=[token]))
-    response = _report_page(request, scenario, new_link=url, new_link_row=link)
-    response["Cache-Control"] = "no-store"  # the token must not stay in a cache
+    response = redirect(reverse("scenario-detail", args=[scenario.pk]) + "#new-link")
+    response.set_signed_cookie(
+        NEW_LINK_COOKIE, f"{link.pk}:{token}", salt=NEW_LINK_COOKIE, max_age=NEW_LINK_SECONDS,
+        path=_report_path(scenario), secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax",
+    )  # fmt: skip
     return response
 
 
@@ -157,6 +172,21 @@ def shared_report_pdf(request: HttpRequest, token: str) -> HttpResponse:
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
+
+
+def _report_path(scenario: Scenario) -> str:
+    return reverse("scenario-detail", args=[scenario.pk])
+
+
+def _new_link_once(request: HttpRequest, scenario: Scenario) -> tuple[ShareLink, str] | None:
+    """The link just made for this report and its token, if the maker's browser carries them (see
+    share_link_create_view); None otherwise, or if the cookie is stale, tampered with or about another link."""
+    value = request.get_signed_cookie(NEW_LINK_COOKIE, default=None, salt=NEW_LINK_COOKIE, max_age=NEW_LINK_SECONDS)
+    link_id, _, token = (value or "").partition(":")
+    if not link_id.isdigit() or not token:
+        return None
+    link = share_links_of(scenario).filter(pk=int(link_id), token_sha256=ShareLink.digest(token)).first()
+    return (link, token) if link is not None else None
 
 
 def _report_page(request: HttpRequest, scenario: Scenario, *, status: int = 200, **extra: Any) -> HttpResponse:

@@ -46,7 +46,11 @@ class DatasetUploadForm(forms.Form):
     )
     # Empty files pass here so the service can say which file was empty, like every other refusal.
     file = forms.FileField(
-        allow_empty_file=True, help_text="CSV with a header row, or JSONL (one JSON object a line). UTF-8."
+        allow_empty_file=True,
+        help_text="CSV (.csv, .tsv) with a header row, or JSONL (.jsonl, .ndjson, .json: one JSON object a line). "
+        "UTF-8.",
+        # The file picker offers these first; any other extension is refused by the service, by name.
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.jsonl,.ndjson,.json"}),
     )
     # Shown only once an upload was refused for growing the label set: the user ticks it knowingly.
     confirm_new_labels = forms.BooleanField(

@@ -65,6 +65,23 @@ class ParsedDataset:
     rows: list[ParsedRow]
 
 
+def check_dataset_extension(filename: str) -> None:
+    """Refuse, by name, a file whose extension says it is neither CSV nor JSON Lines (notes.txt, data.xlsx).
+
+    Read as CSV, such a file used to be refused for a missing column it never meant to have. A plain-text file
+    of one example a line is not taken as a third format: a comma or quote in a text would change its meaning
+    between readers, and JSON Lines already says it without doubt. A name without an extension is still
+    sniffed (scripts and the API may send a bare name)."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix and suffix not in _CSV_SUFFIXES | _JSONL_SUFFIXES:
+        raise DatasetFormatError(
+            f"{PurePath(filename).name} is a {suffix} file: datasets are read from CSV (.csv, or .tsv for tabs) "
+            "with a header row, or JSON Lines (.jsonl, .ndjson or .json: one JSON object a line), in UTF-8. "
+            "If the file is one of these, rename it with that extension; if it holds one text a line, write each "
+            'line as {"text": "…"} in a .jsonl file. Nothing was stored.'
+        )
+
+
 def detect_format(filename: str, head: bytes) -> str:
     """Return "csv" or "jsonl", by the extension or else by sniffing the first bytes ("{" means JSONL)."""
     suffix = PurePath(filename).suffix.lower()
@@ -88,6 +105,7 @@ def parse_dataset(
     With label_column=None (an unlabeled dataset) labels are ignored, even where the file has them.
     Raises DatasetFormatError for anything the user has to fix.
     """
+    check_dataset_extension(filename)
     with path.open("rb") as raw:
         fmt = detect_format(filename, raw.read(1024))
         raw.seek(0)

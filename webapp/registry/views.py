@@ -26,6 +26,7 @@ from webapp.registry.forms import (
     TeacherForm,
     TeacherOutputsForm,
 )
+from webapp.registry.glance import task_glance
 from webapp.registry.models import Dataset, Task
 from webapp.registry.selectors import (
     archived_tasks_of_team,
@@ -113,6 +114,7 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         "teachers": list(task.teachers.active()),
         "recent_jobs": jobs_of_task(task=task)[:5],
         "checklist": task_checklist(task),
+        "glance": task_glance(task),
     }
     return render(request, "registry/task_detail.html", context)
 
