@@ -45,6 +45,9 @@ DEMO_ASSUMPTIONS: dict[str, Any] = {
     "teacher_usd_per_million_input_tokens": 2.5,
     "teacher_usd_per_million_output_tokens": 10.0,
     "engineering_hours": 24,
+    # The product's default target (99%) needs at least 299 kept validation rows with no disagreement; the
+    # synthetic validation set has ~160, so the demo certifies a 95% agreement target instead (≥ 59 rows).
+    "certified_target": 0.95,
 }
 TEACHER_TRAINING = TrainingOptions(epochs=2, batch_size=16, learning_rate=1e-4, patience=1)
 # Three epochs at the product's default rate left the demo's 2-layer student at 60% of a 100% teacher (it had

@@ -47,7 +47,9 @@ class Command(BaseCommand):
                 mean_input_tokens=40,
                 mean_output_tokens=3,
             )
-            demo_sets = ((Dataset.Role.TRAIN, 100, 1), (Dataset.Role.VALIDATION, 15, 2), (Dataset.Role.TEST, 20, 3))
+            # Validation as large as the synthetic pool allows (~160 rows): enough to certify a τ at the demo's
+            # 95% target and for the monitoring page's confidence-shift signals (they need 100 rows).
+            demo_sets = ((Dataset.Role.TRAIN, 100, 1), (Dataset.Role.VALIDATION, 60, 2), (Dataset.Role.TEST, 20, 3))
             for role, per_intent, seed in demo_sets:
                 if not task.datasets.filter(role=role, synthetic=True).exists():
                     dataset_upload(
