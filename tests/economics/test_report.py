@@ -57,8 +57,11 @@ def test_a_viewer_of_the_team_reads_the_report_in_plain_words_with_its_evidence(
     # Every number is marked measured, entered or computed; assumptions say who entered them.
     for kind in ("measured", "entered", "computed"):
         assert f'class="kind kind-{kind}"' in html
-    assert "entered</span> by max-member on" in html
-    assert '<th scope="row">Requests per month</th><td>5,000,000</td>' in html
+    assert "saved with version 1 by max-member on" in html
+    assert (
+        '<th scope="row">Requests per month</th><td>5,000,000</td><td><span class="source">entered by max-member'
+        in html
+    )
     # A viewer reads; making links is for members.
     assert 'id="share-form"' not in html
 

@@ -20,3 +20,24 @@ def test_the_tau_readout_follows_the_slider(live_stack, page: Page, member, task
     expect(readout).to_have_text("0.9")
     page.locator("input[name=manual_tau]").fill("0.75")
     expect(readout).to_have_text("0.75")
+
+
+def test_the_form_shows_only_the_teacher_inputs_its_pricing_uses(live_stack, page: Page, member, task, roi_student):
+    member.set_password(PASSWORD)
+    member.save()
+    page.goto(live_stack.url + reverse("roi", args=[task.pk]) + f"?student={roi_student.pk}&tau_rule=manual")
+    page.fill("input[name=username]", member.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.locator("details.form-group summary").first.click()
+    tokens, host_hour = (
+        page.locator("input[name=input_tokens_per_request]"),
+        page.locator("input[name=teacher_usd_per_host_hour]"),
+    )
+    expect(tokens).to_be_visible()
+    expect(host_hour).to_be_hidden()
+    page.select_option("select[name=teacher_pricing]", "self_hosted")
+    expect(tokens).to_be_hidden()
+    expect(page.locator("input[name=teacher_usd_per_million_input_tokens]")).to_be_hidden()
+    expect(host_hour).to_be_visible()
+    expect(page.locator("select[name=teacher_host_kind]")).to_be_visible()

@@ -29,14 +29,14 @@ def test_a_gpu_price_on_a_cpu_timing_is_flagged_on_the_page_and_in_the_report(
     values = {"tau_rule": "manual", "manual_tau": 0.8}
     figures = scenario_compute(task=task, student=roi_student, assumptions=assumptions_from(values, task=task))
     assert figures["assumptions"]["teacher_pricing"] == "self_hosted"
-    assert "measured on cpu, priced as a GPU host" in figures["costs"]["teacher_warning"]
+    assert "measured on CPU, priced as a GPU host" in figures["costs"]["teacher_warning"]
     page = text(web(member).get(f"/tasks/{task.pk}/roi/", {"student": roi_student.pk} | values))
-    assert "measured on cpu, priced as a GPU host" in page
+    assert "measured on CPU, priced as a GPU host" in page
     scenario = scenario_save(
         task=task, student=roi_student, user=member, name="GPU", assumptions=assumptions_from(values, task=task)
     )
     report = text(web(member).get(f"/scenarios/{scenario.pk}/"))
-    assert "measured on cpu, priced as a GPU host" in report
+    assert "measured on CPU, priced as a GPU host" in report
 
 
 def test_an_api_priced_teacher_has_no_device_warning(task, roi_student):

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from webapp.accounts.models import Role
 from webapp.accounts.selectors import require_role
 from webapp.api.views import TaskScopedMixin, _validated
-from webapp.economics.analysis import TAU_RULES, Assumptions
+from webapp.economics.analysis import HOST_KINDS, TAU_RULES, Assumptions
 from webapp.economics.cost_model import Mode, Verdict
 from webapp.economics.evidence import candidate_students, validation_evaluations
 from webapp.economics.models import Scenario, ShareLink
@@ -76,8 +76,14 @@ class AssumptionsSerializer(serializers.Serializer):
     teacher_usd_per_million_output_tokens = serializers.FloatField(required=False, validators=[_more_than_zero])
     teacher_usd_per_host_hour = serializers.FloatField(required=False, validators=[_more_than_zero])
     teacher_hosts = serializers.IntegerField(required=False, min_value=1)
+    teacher_host_kind = serializers.ChoiceField(
+        choices=list(HOST_KINDS), required=False, help_text="What its $/hour buys; default the kind it was timed on."
+    )
     student_usd_per_host_hour = serializers.FloatField(required=False, validators=[_more_than_zero])
     student_hosts = serializers.IntegerField(required=False, min_value=1)
+    student_host_kind = serializers.ChoiceField(
+        choices=list(HOST_KINDS), required=False, help_text="What its $/hour buys; default the kind it was timed on."
+    )
     utilisation = serializers.FloatField(required=False, help_text="Share of host hours kept busy, in (0, 1].")
     student_fixed_usd_per_month = serializers.FloatField(required=False)
     router_usd_per_request = serializers.FloatField(required=False, min_value=0)

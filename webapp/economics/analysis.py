@@ -29,13 +29,16 @@ from webapp.economics.cost_model import (
     mode_cost,
     one_off_cost,
     usd_per_request,
+    verdict_advice,
 )
+from webapp.economics.labels import VERDICT_LABELS, device_label
 from webapp.economics.routing import (
     PredictionSet,
     RoutingCurve,
     RoutingInputError,
     TauChoice,
     apply_tau,
+    kept_quality,
     routing_curve,
     routing_point,
     tau_for_quality_bar,
@@ -47,9 +50,12 @@ from webapp.economics.tco import Lifetime, total_cost_of_ownership
 
 TauRule = Literal["quality_bar", "certified", "manual"]
 TAU_RULES: tuple[TauRule, ...] = ("quality_bar", "certified", "manual")
+# What a self-hosted model's $/hour buys: a CPU or a GPU host, or ("timed") a host of the kind it was timed on.
+HostKind = Literal["timed", "cpu", "gpu"]
+HOST_KINDS: tuple[HostKind, ...] = ("timed", "cpu", "gpu")
 # What an hour of a host of each device kind costs by default ($/hour); the user sets their own.
 DEFAULT_USD_PER_DEVICE_HOUR = {"cpu": 0.10, "cuda": 2.50, "mps": 0.50}
-# A self-hosted teacher is priced per GPU-hour (its registered price is one); these device kinds are GPU hosts.
+# The device kinds (as workers record them) that are GPU hosts.
 GPU_KINDS = frozenset({"cuda"})
 
 
@@ -81,6 +87,7 @@ class Compute:
     what: str
     device_kind: str
     device_seconds: float
+    when: str = ""  # the day the job ran (ISO date), shown next to its device time
 
 
 @dataclass(frozen=True)
@@ -122,9 +129,12 @@ class Assumptions:
     teacher_usd_per_million_output_tokens: float = 15.0
     teacher_usd_per_host_hour: float = 2.5
     teacher_hosts: int = 1
-    # The student runs on hosts of the kind its speed was measured on, at this price and utilisation.
+    teacher_host_kind: HostKind = "timed"
+    # The student runs on hosts of this kind (by default the kind its speed was measured on), at this price and
+    # utilisation. A host of another kind than the timing's is flagged: the throughput would not hold there.
     student_usd_per_host_hour: float = 0.10
     student_hosts: int = 1
+    student_host_kind: HostKind = "timed"
     utilisation: float = 0.5
     student_fixed_usd_per_month: float = 0.0
     router_usd_per_request: float = 0.0
@@ -153,6 +163,9 @@ class Assumptions:
             if not 0 < value < 1:
                 raise EconomicsInputError(name, f"must be strictly between 0 and 1 (got {value:g})")
         check_share("manual_tau", self.manual_tau)
+        for name in ("teacher_host_kind", "student_host_kind"):
+            if getattr(self, name) not in HOST_KINDS:
+                raise EconomicsInputError(name, f"must be one of {', '.join(HOST_KINDS)}")
         check_share("router_accuracy", self.router_accuracy)
         check_positive("horizon_months", self.horizon_months)
 
@@ -233,13 +246,21 @@ def analyse(evidence: Evidence, assumptions: Assumptions) -> dict[str, Any]:
                 "months": result.months,
                 "verdict": str(result.verdict),
                 "label": VERDICT_LABELS[str(result.verdict)],
-                "advice": result.advice,
+                "advice": verdict_advice(
+                    result.verdict, teacher_self_hosted=assumptions.teacher_pricing == "self_hosted"
+                ),
             },
             "tco": asdict(tco),
             "sensitivity": asdict(spread),
             "kill_point": asdict(kill),
             "evidence": _evidence_sources(evidence),
-            "assumptions": asdict(assumptions) | {"mode": str(assumptions.mode)},
+            # The host kinds as resolved (a "timed" host is stored as the kind it was timed on).
+            "assumptions": asdict(assumptions)
+            | {
+                "mode": str(assumptions.mode),
+                "teacher_host_kind": costs["teacher_host_kind"] or assumptions.teacher_host_kind,
+                "student_host_kind": costs["student_host_kind"],
+            },
         }
     )
     return figures
@@ -263,14 +284,41 @@ def routing_figures(evidence: Evidence, assumptions: Assumptions) -> dict[str, A
     return figures
 
 
-VERDICT_LABELS = {
-    "pays_off": "Pays off",
-    "think_carefully": "Think carefully",
-    "wrong_tool": "Wrong tool",
-    "never": "Never pays off",
-}
-
 _RULE_NAMES = {"quality_bar": "meets the quality bar", "certified": "certified", "manual": "set by hand"}
+
+
+_API_INPUTS = ("input_tokens_per_request", "output_tokens_per_request")
+_API_PRICES = ("teacher_usd_per_million_input_tokens", "teacher_usd_per_million_output_tokens")
+_SELF_HOSTED_INPUTS = ("teacher_usd_per_host_hour", "teacher_hosts", "teacher_host_kind")
+_ROUTER_INPUTS = ("router_accuracy", "router_usd_per_request", "router_latency_ms")
+
+
+def inputs_used(figures: dict[str, Any]) -> list[str]:
+    """The assumptions `figures` actually depend on, so pages list those and not the ones the chosen pricing
+    never read: a self-hosted teacher's token prices (unless uploaded teacher outputs were priced with them) and
+    tokens per request, an API teacher's host-hours, τ by hand under another rule, the router without an
+    upfront-routing row, the retraining cost when the student is never retrained."""
+    a = figures["assumptions"]
+    unused: set[str] = set()
+    if a["teacher_pricing"] == "self_hosted":
+        unused |= set(_API_INPUTS)
+        if not figures["one_off"]["teacher_generation_usd"]:
+            unused |= set(_API_PRICES)
+    else:
+        unused |= set(_SELF_HOSTED_INPUTS)
+    if a["tau_rule"] != "manual":
+        unused.add("manual_tau")
+    if "upfront_routing" not in figures["modes"]:
+        unused |= set(_ROUTER_INPUTS)
+    if a.get("retrain_every_months") is None:
+        unused.add("retraining_share_of_one_off")
+    return [key for key in a if key not in unused]
+
+
+def device_prices_used(figures: dict[str, Any]) -> dict[str, float]:
+    """The training $/device-hour of the device kinds the producing jobs ran on (the others priced nothing)."""
+    kinds = {c["device_kind"] for c in figures["evidence"]["compute"]}
+    return {kind: price for kind, price in figures["assumptions"]["usd_per_device_hour"].items() if kind in kinds}
 
 
 def _tau_rules(
@@ -313,7 +361,7 @@ def _serving(
         "input_tokens_per_request": a.input_tokens_per_request,
         "output_tokens_per_request": a.output_tokens_per_request,
     }
-    teacher_warning = ""
+    teacher_warning, teacher_host = "", ""
     if a.teacher_pricing == "api":
         teacher_pricing: ApiPrices | SelfHosting = ApiPrices(
             usd_per_million_input_tokens=a.teacher_usd_per_million_input_tokens,
@@ -332,21 +380,22 @@ def _serving(
             throughput_requests_per_second=evidence.teacher_throughput.value,
             utilisation=a.utilisation,
         )
-        teacher_basis = f"self-hosted at its measured throughput ({evidence.teacher_throughput.source})"
-        measured_on = evidence.teacher_throughput.device_kind
-        if measured_on not in GPU_KINDS:
-            # A CPU timing never prices a GPU: the figure stays, flagged, so the user can see and fix it.
-            teacher_warning = (
-                f"throughput measured on {measured_on or 'an unknown device'}, priced as a GPU host "
-                f"(${a.teacher_usd_per_host_hour:g}/hour): measure it on a GPU worker, enter a "
-                f"{measured_on or 'matching'} host's $/hour, or price the teacher per token"
-            )
+        teacher_host = host_kind(a.teacher_host_kind, evidence.teacher_throughput.device_kind)
+        teacher_basis = (
+            f"{a.teacher_hosts} {teacher_host.upper()} host(s) at ${a.teacher_usd_per_host_hour:g}/hour, "
+            f"{a.utilisation:.0%} utilised, at its measured throughput ({evidence.teacher_throughput.source})"
+        )
+        teacher_warning = host_mismatch(
+            "teacher", teacher_host, evidence.teacher_throughput.device_kind, a.teacher_usd_per_host_hour
+        )
     student_pricing = SelfHosting(
         usd_per_gpu_hour=a.student_usd_per_host_hour,
         gpus=a.student_hosts,
         throughput_requests_per_second=evidence.student_throughput.value,
         utilisation=a.utilisation,
     )
+    student_timed_on = evidence.student_throughput.device_kind
+    student_host = host_kind(a.student_host_kind, student_timed_on)
     c_t = usd_per_request(teacher_pricing, **tokens)
     c_s = usd_per_request(student_pricing, **tokens)
     teacher_latency = evidence.teacher_latency_ms.value if evidence.teacher_latency_ms else 0.0
@@ -365,15 +414,43 @@ def _serving(
         "teacher_usd_per_request": c_t,
         "teacher_basis": teacher_basis,
         "teacher_warning": teacher_warning,
+        "teacher_host_kind": teacher_host,
         "student_usd_per_request": c_s,
         "student_basis": (
-            f"{a.student_hosts} {evidence.student_throughput.device_kind or 'host'} host(s) at "
-            f"${a.student_usd_per_host_hour:g}/hour, {a.utilisation:.0%} utilised, at its measured throughput "
-            f"({evidence.student_throughput.source})"
+            f"{a.student_hosts} {student_host.upper()} host(s) at ${a.student_usd_per_host_hour:g}/hour, "
+            f"{a.utilisation:.0%} utilised, at its measured throughput ({evidence.student_throughput.source})"
         ),
+        "student_host_kind": student_host,
+        "student_warning": host_mismatch("student", student_host, student_timed_on, a.student_usd_per_host_hour),
         "student_to_teacher_cost": c_s / c_t if c_t else None,
     }
     return serving, costs
+
+
+def host_kind(chosen: str, timed_on: str) -> str:
+    """The host a self-hosted model is priced on: the kind chosen, or the kind it was timed on ("cpu"/"gpu")."""
+    if chosen != "timed":
+        return chosen
+    return "gpu" if timed_on in GPU_KINDS else "cpu"
+
+
+def host_mismatch(model: str, host: str, timed_on: str, usd_per_hour: float) -> str:
+    """Why a host's $/hour and a throughput timed on another kind of device don't belong together ("" if they
+    do). The figure stays, flagged, so the user can see it and fix it."""
+    timed_gpu = timed_on in GPU_KINDS
+    if host == "gpu" and not timed_gpu:
+        return (
+            f"the {model}'s throughput was measured on {device_label(timed_on)}, priced as a GPU host "
+            f"(${usd_per_hour:g}/hour): a GPU is faster than that timing, so the cost per request is overstated; "
+            f"measure it on a GPU worker, or price a CPU host"
+        )
+    if host == "cpu" and timed_on != "cpu":
+        return (
+            f"the {model}'s throughput was measured on {device_label(timed_on)}, priced as a CPU host "
+            f"(${usd_per_hour:g}/hour): a CPU host is slower than that timing, so the cost per request is "
+            f"understated; measure it on a CPU worker, or price a host of the kind it was timed on"
+        )
+    return ""
 
 
 def _one_off_inputs(evidence: Evidence, a: Assumptions) -> OneOffInputs:
@@ -407,9 +484,15 @@ def _choice(choice: TauChoice) -> dict[str, Any]:
 
 def _applied(tau: float, validation: SetEvidence, other: SetEvidence) -> dict[str, Any]:
     applied = apply_tau(tau, validation=validation.predictions, other=other.predictions)
-    return {"name": other.name, "role": other.role, "sha256": other.sha256, "evaluation_id": other.evaluation_id} | (
-        asdict(applied)
-    )
+    return {
+        "name": other.name,
+        "role": other.role,
+        "sha256": other.sha256,
+        "evaluation_id": other.evaluation_id,
+        # The share of the rows the student kept that it answered right, out-of-scope rows counted wrong.
+        "predicted_kept_quality": kept_quality(validation.predictions, tau),
+        "realised_kept_quality": kept_quality(other.predictions, tau),
+    } | asdict(applied)
 
 
 def _curve(curve: RoutingCurve) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from typing import Any
 import plotly.graph_objects as go
 
 from webapp.economics.cost_model import Mode, Serving, mode_cost
+from webapp.economics.labels import MODE_LABELS as MODE_NAMES
+from webapp.economics.labels import ROLE_LABELS as ROLE_NAMES
 from webapp.ui.plotting import PALETTE, new_figure
 
 KEEP_TEACHER_COLOR = PALETTE[3]
@@ -19,12 +21,6 @@ DISTILLED_COLOR = PALETTE[0]
 CHOSEN_COLOR = PALETTE[1]
 CERTIFIED_COLOR = PALETTE[2]
 MUTED = "#888"
-MODE_NAMES = {
-    "keep_teacher": "keep the teacher",
-    "cascade": "student-first cascade",
-    "upfront_routing": "upfront routing",
-}
-ROLE_NAMES = {"validation": "validation", "test": "test", "ood": "out-of-distribution"}
 SHARES = [i / 100 for i in range(101)]  # the share routed to the student, 0-100% in 1-point steps
 # The default legend (y=-0.2) sits on the x-axis title.
 _LEGEND_BELOW_AXIS_TITLE = {"orientation": "h", "y": -0.3}

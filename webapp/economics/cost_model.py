@@ -40,7 +40,14 @@ TOKENS_PER_PRICE_UNIT = 1_000_000  # API prices are quoted per million tokens
 # exactly 12 months is still "think carefully".
 PAYS_OFF_WITHIN_MONTHS = 6.0
 THINK_CAREFULLY_WITHIN_MONTHS = 12.0
+# What to try instead of distilling, by how the teacher is paid for: an API teacher's bill is tokens, a
+# self-hosted teacher's is host-hours.
 ALTERNATIVES = ("better prompts", "a cheaper API tier", "retrieval (RAG)")
+SELF_HOSTED_ALTERNATIVES = (
+    "a smaller or cheaper GPU for the teacher",
+    "batching requests to keep its hosts busy",
+    "quantizing the teacher",
+)
 
 
 class EconomicsInputError(ValueError):
@@ -359,21 +366,33 @@ class Verdict(StrEnum):
     NEVER = "never"  # no monthly savings to pay the one-off back
 
 
-_OTHERWISE = f"{', '.join(ALTERNATIVES[:-1])} or {ALTERNATIVES[-1]}"
-VERDICT_ADVICE: Mapping[Verdict, str] = {
-    Verdict.PAYS_OFF: f"Pays off: the one-off cost is back within {PAYS_OFF_WITHIN_MONTHS:g} months.",
-    Verdict.THINK_CAREFULLY: (
-        f"Think carefully: breaking even takes {PAYS_OFF_WITHIN_MONTHS:g} to {THINK_CAREFULLY_WITHIN_MONTHS:g} "
-        "months, long enough for prices, traffic or the task to change first."
-    ),
-    Verdict.WRONG_TOOL: (
-        f"Wrong tool: breaking even takes more than {THINK_CAREFULLY_WITHIN_MONTHS:g} months; try {_OTHERWISE} first."
-    ),
-    Verdict.NEVER: (
-        f"Never pays off: serving with the student costs at least as much each month as keeping the teacher; "
-        f"try {_OTHERWISE} instead."
-    ),
-}
+def _otherwise(alternatives: tuple[str, ...]) -> str:
+    return f"{', '.join(alternatives[:-1])} or {alternatives[-1]}"
+
+
+def verdict_advice(verdict: Verdict, *, teacher_self_hosted: bool = False) -> str:
+    """What the verdict means and, when distilling does not pay, what to try first: ways to cut a self-hosted
+    teacher's host-hours, or an API teacher's token bill."""
+    otherwise = _otherwise(SELF_HOSTED_ALTERNATIVES if teacher_self_hosted else ALTERNATIVES)
+    if verdict is Verdict.PAYS_OFF:
+        return f"Pays off: the one-off cost is back within {PAYS_OFF_WITHIN_MONTHS:g} months."
+    if verdict is Verdict.THINK_CAREFULLY:
+        return (
+            f"Think carefully: breaking even takes {PAYS_OFF_WITHIN_MONTHS:g} to {THINK_CAREFULLY_WITHIN_MONTHS:g} "
+            "months, long enough for prices, traffic or the task to change first."
+        )
+    if verdict is Verdict.WRONG_TOOL:
+        return (
+            f"Wrong tool: breaking even takes more than {THINK_CAREFULLY_WITHIN_MONTHS:g} months; "
+            f"try {otherwise} first."
+        )
+    return (
+        "Never pays off: serving with the student costs at least as much each month as keeping the teacher; "
+        f"try {otherwise} instead."
+    )
+
+
+VERDICT_ADVICE: Mapping[Verdict, str] = {verdict: verdict_advice(verdict) for verdict in Verdict}
 
 
 def verdict_for(breakeven_months: float | None) -> Verdict:

@@ -6,6 +6,7 @@ carries its source (job or evaluation, date, device), so a page can say where ea
 from django.db.models import Q
 
 from webapp.economics.analysis import AnalysisError, Compute, Evidence, Measured, SetEvidence
+from webapp.economics.labels import device_label
 from webapp.economics.routing import RoutingInputError, prediction_set_from_rows
 from webapp.evaluation.models import Evaluation
 from webapp.evaluation.selectors import prediction_rows
@@ -129,7 +130,9 @@ def _measured(evaluation: Evaluation, key: str) -> Measured:
     device = speed.get("device") or {}
     kind = device.get("kind", "") if isinstance(device, dict) else str(device)
     where = (
-        f"{kind}: {device.get('name', '')} ({device.get('threads', '?')} threads)" if isinstance(device, dict) else kind
+        f"{device_label(kind)}: {device.get('name', '')} ({device.get('threads', '?')} threads)"
+        if isinstance(device, dict)
+        else device_label(kind)
     )
     when = evaluation.created_at.date().isoformat()
     return Measured(
@@ -157,6 +160,7 @@ def _compute(task: Task, teacher: Teacher) -> list[Compute]:
             what=job.get_kind_display(),
             device_kind=(job.device or {}).get("kind") or (job.device_kind.split(":")[0].split(" ")[0] or "cpu"),
             device_seconds=job.device_seconds,
+            when=(job.finished_at or job.started_at or job.created_at).date().isoformat(),
         )
         for job in producing.order_by("pk")
         if job.device_seconds > 0

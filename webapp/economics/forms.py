@@ -7,6 +7,7 @@ from django import forms
 
 from webapp.economics.analysis import TAU_RULES
 from webapp.economics.cost_model import Mode
+from webapp.economics.labels import HOST_KIND_LABELS, PRICING_LABELS, RULE_LABELS
 from webapp.registry.models import Student, Task
 from webapp.ui.forms import ModelNameChoiceField
 
@@ -14,12 +15,12 @@ MODE_CHOICES = [
     (Mode.CASCADE.value, "Cascade: student first"),
     (Mode.UPFRONT_ROUTING.value, "Upfront routing (modelled)"),
 ]
-RULE_CHOICES = [
-    ("certified", "Certified τ"),
-    ("quality_bar", "Meets the task's bar"),
-    ("manual", "Set by hand"),
+RULE_CHOICES = [(rule, RULE_LABELS[rule]) for rule in ("certified", "quality_bar", "manual")]
+HOST_KIND_CHOICES = [
+    ("timed", "Same kind as it was timed on"),
+    ("cpu", HOST_KIND_LABELS["cpu"]),
+    ("gpu", HOST_KIND_LABELS["gpu"]),
 ]
-RULE_LABELS = dict(RULE_CHOICES)
 assert {rule for rule, _ in RULE_CHOICES} == set(TAU_RULES)
 
 
@@ -54,15 +55,27 @@ class RoiForm(forms.Form):
     input_tokens_per_request = _number("Input tokens per request")
     output_tokens_per_request = _number("Output tokens per request")
     teacher_pricing = forms.ChoiceField(
-        choices=[("api", "Per token (an API)"), ("self_hosted", "Self-hosted at its measured throughput")],
+        choices=[(key, label[0].upper() + label[1:]) for key, label in PRICING_LABELS.items()],
         initial="api",
         required=False,
     )
     teacher_usd_per_million_input_tokens = _number("Teacher $ per 1M input tokens")
     teacher_usd_per_million_output_tokens = _number("Teacher $ per 1M output tokens")
     teacher_usd_per_host_hour = _number("Teacher host $/hour")
-    student_usd_per_host_hour = _number(
-        "Student host $/hour", help_text="A host of the kind its speed was measured on."
+    teacher_host_kind = forms.ChoiceField(
+        label="Teacher host kind",
+        choices=HOST_KIND_CHOICES,
+        initial="timed",
+        required=False,
+        help_text="What the teacher's $/hour buys; its speed was measured on the device its evaluation names.",
+    )
+    student_usd_per_host_hour = _number("Student host $/hour")
+    student_host_kind = forms.ChoiceField(
+        label="Student host kind",
+        choices=HOST_KIND_CHOICES,
+        initial="timed",
+        required=False,
+        help_text="What the student's $/hour buys; its speed was measured on the device its evaluation names.",
     )
     utilisation = _number("Host utilisation (0-1)", step="0.05")
     student_fixed_usd_per_month = _number("Student fixed hosting $/month")

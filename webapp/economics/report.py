@@ -5,36 +5,39 @@ sentences are written for readers who are not ML engineers; every number says wh
 job, *entered* by a person, or *computed* from those two, and where it came from. Templates only lay these out
 (and escape them), so the page, the share link and both exports say exactly the same thing."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import plotly.graph_objects as go
 
+from webapp.economics.analysis import Assumptions, device_prices_used, inputs_used
 from webapp.economics.charts import REPORT_CHARTS
-from webapp.economics.labels import ASSUMPTION_LABELS
+from webapp.economics.cost_model import Verdict, verdict_advice
+from webapp.economics.labels import (
+    ASSUMPTION_LABELS,
+    HOST_KIND_LABELS,
+    MODE_DESCRIPTIONS,
+    RULE_DESCRIPTIONS,
+    VERDICT_LABELS,
+    assumption_label,
+    assumption_value,
+    device_label,
+)
+from webapp.economics.labels import ROLE_LABELS as ROLE_NAMES
 from webapp.economics.models import Scenario
 from webapp.economics.selectors import EvidenceRecords
 from webapp.ui.templatetags.ui import per_request, usd
 
-MEASURED, ENTERED, COMPUTED = "measured", "entered", "computed"
+# Where a figure comes from: a job measured it, a person entered it, it is a built-in default nobody entered,
+# or it is computed from the others.
+MEASURED, ENTERED, DEFAULT, COMPUTED = "measured", "entered", "default", "computed"
+# Where an assumption came from (services.assumption_provenance stores these with the figures).
+ORIGIN_ENTERED, ORIGIN_DEFAULT, ORIGIN_TASK, ORIGIN_TEACHER = "entered", "default", "task", "teacher"
+NOT_ENTERED = "default, not entered"
 
-VERDICT_TITLES = {
-    "pays_off": "Pays off",
-    "think_carefully": "Think carefully",
-    "wrong_tool": "Wrong tool",
-    "never": "Never pays off",
-}
-MODE_NAMES = {  # in the order a reader compares them
-    "keep_teacher": "keep the teacher",
-    "cascade": "student first, unsure requests escalate to the teacher",
-    "upfront_routing": "a router sends each request to the student or the teacher",
-}
-RULE_NAMES = {
-    "quality_bar": "the most traffic that still meets the task's quality bar",
-    "certified": "certified (a statistical guarantee on the kept traffic)",
-    "manual": "set by hand",
-}
-ROLE_NAMES = {"validation": "validation", "test": "test", "ood": "out-of-distribution"}
+VERDICT_TITLES = VERDICT_LABELS
+MODE_NAMES = MODE_DESCRIPTIONS
+RULE_NAMES = RULE_DESCRIPTIONS
 # A realised coverage or quality this far below what validation promised is worth a reader's attention.
 NOTABLE_GAP = 0.02
 
@@ -107,18 +110,57 @@ def short_sha(sha256: str | None) -> str:
     return (sha256 or "")[:12] or "—"
 
 
+@dataclass(frozen=True)
+class Origins:
+    """Where each assumption of one scenario came from, and how to say so."""
+
+    kinds: dict[str, str]  # key -> ORIGIN_*
+    entered_by: str
+
+    def kind(self, *keys: str) -> str:
+        """ENTERED when a person entered any of `keys` (themselves or in the task's or teacher's settings), else
+        DEFAULT."""
+        return ENTERED if any(self.kinds.get(k, ORIGIN_ENTERED) != ORIGIN_DEFAULT for k in keys) else DEFAULT
+
+    def text(self, key: str) -> str:
+        origin = self.kinds.get(key, ORIGIN_ENTERED)
+        if origin == ORIGIN_DEFAULT:
+            return NOT_ENTERED
+        if origin == ORIGIN_TASK:
+            return "from the task's settings"
+        if origin == ORIGIN_TEACHER:
+            return "from the teacher's registered cost profile"
+        return f"entered by {self.entered_by}" if self.entered_by else "entered"
+
+
+def origins_of(figures: dict[str, Any], entered_by: str) -> Origins:
+    """The stored provenance; a scenario saved before it was stored counts a value equal to the built-in
+    default as that default (nobody changed it) and anything else as entered."""
+    stored = figures.get("provenance")
+    if not stored:
+        builtin = asdict(Assumptions())
+        stored = {
+            key: ORIGIN_DEFAULT if key in builtin and value == builtin[key] else ORIGIN_ENTERED
+            for key, value in figures["assumptions"].items()
+        }
+    return Origins(kinds=dict(stored), entered_by=entered_by)
+
+
 def report_context(scenario: Scenario, records: EvidenceRecords) -> dict[str, Any]:
     """Everything the report template shows for `scenario`; `records` are the stored evaluations and jobs its
     evidence ids point at (for dates and devices), possibly fewer if some were deleted since."""
     f = scenario.figures
     mode = f["modes"][f["mode"]]
     keep = f["modes"]["keep_teacher"]
+    entered_by = scenario.created_by.get_username() if scenario.created_by else "a deleted user"
+    origins = origins_of(f, entered_by)
+    assumptions = assumption_rows(f, origins)
     return {
         "scenario": scenario,
         "verdict": {
             "key": f["breakeven"]["verdict"],
             "title": VERDICT_TITLES.get(f["breakeven"]["verdict"], f["breakeven"]["verdict"]),
-            "advice": f["breakeven"]["advice"],
+            "advice": advice(f),
         },
         "headline": [
             Number("Breakeven", months_text(f["breakeven"]["months"]), COMPUTED, "one-off cost ÷ monthly savings"),
@@ -141,15 +183,25 @@ def report_context(scenario: Scenario, records: EvidenceRecords) -> dict[str, An
         "risks": _risks(f),
         "kill_point": _kill_point_sentence(f),
         "modes": _modes(f),
-        "costs": _costs(f),
-        "one_off": _one_off(f, records),
+        "costs": _costs(f, origins),
+        "one_off": _one_off(f, records, origins),
         "rules": _rules(f),
         "evidence": _evidence(f, records),
-        "assumptions": _assumptions(scenario),
+        "assumptions": assumptions,
+        "defaults": defaults_in(assumptions),
         "charts": report_charts(f),
         "evidence_ids": sorted(records.evaluations),
-        "entered_by": scenario.created_by.get_username() if scenario.created_by else "a deleted user",
+        "entered_by": entered_by,
     }
+
+
+def advice(f: dict[str, Any]) -> str:
+    """The verdict's advice for this teacher: what to try instead depends on how the teacher is paid for (a
+    scenario saved before that was told apart gets the right words too)."""
+    key = f["breakeven"]["verdict"]
+    if key not in Verdict.__members__.values():
+        return str(f["breakeven"].get("advice", ""))
+    return verdict_advice(Verdict(key), teacher_self_hosted=f["assumptions"].get("teacher_pricing") == "self_hosted")
 
 
 def _share_source(f: dict[str, Any]) -> str:
@@ -162,12 +214,31 @@ def _share_source(f: dict[str, Any]) -> str:
     return f"at τ = {f['tau']:.3f} on {validation['rows']} validation rows (evaluation {validation['evaluation_id']})"
 
 
+def upfront_quality_sentence(upfront: dict[str, Any]) -> str:
+    """Upfront routing's quality is a model's output, not a measurement: one sentence that says so."""
+    return (
+        f"Its quality, {pct(upfront['quality'])} of requests answered correctly, is modelled from the stated router "
+        f"accuracy of {pct(upfront['router_accuracy'])} applied to the validation predictions, not measured: no "
+        "router has been run."
+    )
+
+
+def upfront_text(upfront: dict[str, Any]) -> str:
+    """The page's paragraph on upfront routing ("Modelled, not measured" once, then what the model gives)."""
+    note = upfront["note"].removeprefix("Modelled, not measured:").strip()
+    return (
+        f"Modelled, not measured: {note} At the stated router accuracy of {pct(upfront['router_accuracy'])} the "
+        f"student gets {pct(upfront['student_share'])} of traffic. {upfront_quality_sentence(upfront)}"
+    )
+
+
 def _traffic_sentence(f: dict[str, Any]) -> str:
     rule = RULE_NAMES.get(f["tau_rule"], f["tau_rule"])
     if f["upfront"] is not None:
         return (
             f"A router sends {pct(f['share'])} of requests to the student and the rest to the teacher. The router is "
-            f"modelled, not measured: its stated accuracy is {pct(f['upfront']['router_accuracy'])}."
+            f"modelled, not measured: its stated accuracy is {pct(f['upfront']['router_accuracy'])}. "
+            + upfront_quality_sentence(f["upfront"])
         )
     return (
         f"The student answers {pct(f['share'])} of requests itself, those it is at least {f['tau']:.3f} confident "
@@ -198,11 +269,57 @@ def _guarantee(f: dict[str, Any]) -> dict[str, Any]:
     return {"certified": True, "text": text, "covers_scenario": covers}
 
 
+def _kept_quality(applied: dict[str, Any]) -> tuple[float | None, float | None]:
+    """How well the kept rows were answered, realised and on validation (a scenario saved before this was
+    stored: kept accuracy, which leaves out-of-scope rows out)."""
+    if "realised_kept_quality" in applied:
+        return applied["realised_kept_quality"], applied["predicted_kept_quality"]
+    return applied["realised"]["kept_accuracy"], applied["predicted"]["kept_accuracy"]
+
+
+def drift_finding(f: dict[str, Any], applied: dict[str, Any]) -> str:
+    """What an out-of-distribution set measured at τ says about drift, from its numbers: did the threshold
+    escalate the shifted traffic to the teacher, or did the student keep it and answer it wrongly?"""
+    coverage, promised = applied["realised"]["coverage"], applied["predicted"]["coverage"]
+    kept, kept_promised = _kept_quality(applied)
+    sentence = (
+        f"On the out-of-distribution set '{applied['name']}', at τ = {f['tau']:.3f} the student kept "
+        f"{pct(coverage)} of requests (validation: {pct(promised)})"
+    )
+    if kept is None:
+        sentence += ", and none of the rows it kept is labelled, so how well it answered them is unknown."
+        return sentence
+    sentence += f" and answered {pct(kept)} of those it kept correctly (validation: {pct(kept_promised)})."
+    escalated_more = coverage < promised - NOTABLE_GAP
+    kept_worse = kept_promised is not None and kept < kept_promised - NOTABLE_GAP
+    if kept_worse and not escalated_more:
+        return sentence + (
+            " The threshold does NOT protect against this shift: the student stays confident on such traffic, so "
+            "it answers it wrongly itself instead of escalating it to the teacher. Expect lower quality, not "
+            "smaller savings, where traffic shifts this way."
+        )
+    if kept_worse:
+        return sentence + (
+            " The threshold escalated more of this traffic to the teacher, yet what the student still kept was "
+            "answered worse than on validation."
+        )
+    if escalated_more:
+        return sentence + (
+            " Here the threshold protected quality: the student was less confident on this traffic and escalated "
+            "more of it to the teacher, which shrinks the savings."
+        )
+    return sentence + " On this set the student behaved as it did on validation."
+
+
 def _risks(f: dict[str, Any]) -> list[str]:
-    """The quality risk in plain words: does the validation promise hold on test and OOD sets, and drift."""
+    """The quality risk in plain words: does the validation promise hold on test and OOD sets, and what the
+    OOD sets measured says about drift (nothing is claimed about drift that no set measured)."""
     predicted = f["validation"]
     sentences = []
     for applied in f["applied"]:
+        if applied["role"] == "ood":
+            sentences.append(drift_finding(f, applied))
+            continue
         realised = applied["realised"]
         where = f"On {ROLE_NAMES.get(applied['role'], applied['role'])} set '{applied['name']}'"
         sentence = (
@@ -222,24 +339,21 @@ def _risks(f: dict[str, Any]) -> list[str]:
     if not any(a["role"] == "ood" for a in f["applied"]):
         sentences.append(
             "No out-of-distribution set was evaluated, so how the student behaves on traffic unlike the validation "
-            "set is unknown: evaluate it on real or shifted traffic before relying on these savings."
+            "set is unknown: whether the threshold would escalate such traffic to the teacher or the student would "
+            "answer it wrongly has not been measured. Evaluate it on real or shifted traffic before relying on "
+            "these savings."
         )
     coverage_bar = next((b for b in f["sensitivity"]["bars"] if b["factor"] == "coverage"), None)
-    drift = (
-        "When traffic drifts away from what the student was trained on, it usually becomes less confident: more "
-        "requests escalate to the teacher, which protects quality but shrinks the savings."
-    )
     if coverage_bar is not None:
-        drift += (
-            f" At the certified lower bound of coverage the savings would be "
+        sentences.append(
+            f"At the certified lower bound of coverage the savings would be "
             f"{usd(coverage_bar['low']['monthly_savings_usd'])} a month "
             f"(breakeven {months_text(coverage_bar['low']['breakeven']['months'])})."
         )
-    drift += (
-        " The risk is a student that stays confidently wrong: monitoring compares the escalation rate in production "
-        "with what validation predicted."
+    sentences.append(
+        "The risk is a student that stays confidently wrong: monitoring compares the escalation rate in production "
+        "with what validation predicted, which does not reveal wrong answers the student was confident about."
     )
-    sentences.append(drift)
     return sentences
 
 
@@ -276,16 +390,68 @@ def _modes(f: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _costs(f: dict[str, Any]) -> list[Number]:
+def _valued(key: str, a: dict[str, Any], origins: Origins, shown: str = "") -> str:
+    """ "$3 per 1M input tokens (default (not entered))": a value with where it came from."""
+    return f"{shown or assumption_value(key, a[key])} ({origins.text(key)})"
+
+
+def _host_kind_text(f: dict[str, Any], model: str, origins: Origins) -> str:
+    key = f"{model}_host_kind"
+    resolved = f["costs"].get(key) or f["assumptions"].get(key, "")
+    if not resolved:
+        return ""
+    how = "the kind it was timed on, " + NOT_ENTERED if origins.kinds.get(key) == ORIGIN_DEFAULT else origins.text(key)
+    return f"host kind {HOST_KIND_LABELS.get(resolved, resolved)} ({how})"
+
+
+def teacher_source(f: dict[str, Any], origins: Origins) -> str:
+    """How the teacher's cost per request was priced, each input with where it came from (no warning)."""
+    a, costs = f["assumptions"], f["costs"]
+    if a["teacher_pricing"] == "api":
+        return (
+            f"API prices per token: ${a['teacher_usd_per_million_input_tokens']:g} per 1M input tokens "
+            f"({origins.text('teacher_usd_per_million_input_tokens')}) and "
+            f"${a['teacher_usd_per_million_output_tokens']:g} per 1M output tokens "
+            f"({origins.text('teacher_usd_per_million_output_tokens')}), "
+            f"{a['input_tokens_per_request']:g} input and {a['output_tokens_per_request']:g} output tokens per "
+            f"request ({origins.text('input_tokens_per_request')})"
+        )
+    return (
+        f"{costs['teacher_basis']}; ${a['teacher_usd_per_host_hour']:g}/hour "
+        f"{origins.text('teacher_usd_per_host_hour')}; {_host_kind_text(f, 'teacher', origins)}"
+    )
+
+
+def student_source(f: dict[str, Any], origins: Origins) -> str:
+    """How the student's cost per request was priced, each input with where it came from (no warning)."""
+    a = f["assumptions"]
+    source = (
+        f"{f['costs']['student_basis']}; ${a['student_usd_per_host_hour']:g}/hour "
+        f"{origins.text('student_usd_per_host_hour')}; utilisation {origins.text('utilisation')}"
+    )
+    if _host_kind_text(f, "student", origins):
+        source += f"; {_host_kind_text(f, 'student', origins)}"
+    return source
+
+
+def _costs(f: dict[str, Any], origins: Origins) -> list[Number]:
     a, costs, evidence = f["assumptions"], f["costs"], f["evidence"]
-    teacher_kind = ENTERED if a["teacher_pricing"] == "api" else COMPUTED
+    teacher_kind = (
+        origins.kind("teacher_usd_per_million_input_tokens", "teacher_usd_per_million_output_tokens")
+        if a["teacher_pricing"] == "api"
+        else COMPUTED
+    )
+    teacher = teacher_source(f, origins)
+    if costs.get("teacher_warning"):
+        teacher += f". Warning: {costs['teacher_warning']}"
+    student = student_source(f, origins)
+    if costs.get("student_warning"):
+        student += f". Warning: {costs['student_warning']}"
     numbers = [
-        Number("Teacher, per request", per_request(costs["teacher_usd_per_request"]), teacher_kind,
-               f"{costs['teacher_basis']}. Warning: {costs['teacher_warning']}" if costs.get("teacher_warning")
-               else costs["teacher_basis"]),
-        Number("Student, per request", per_request(costs["student_usd_per_request"]), COMPUTED,
-               costs["student_basis"]),
-        Number("Requests per month", f"{a['requests_per_month']:,.0f}", ENTERED),
+        Number("Teacher, per request", per_request(costs["teacher_usd_per_request"]), teacher_kind, teacher),
+        Number("Student, per request", per_request(costs["student_usd_per_request"]), COMPUTED, student),
+        Number("Requests per month", f"{a['requests_per_month']:,.0f}", origins.kind("requests_per_month"),
+               origins.text("requests_per_month")),
         Number("Student throughput (batch 32)", f"{evidence['student_throughput']['value']:,.1f} rows/s", MEASURED,
                evidence["student_throughput"]["source"]),
         Number("Student latency (p50, batch 1)", f"{evidence['student_latency_ms']['value']:.2f} ms", MEASURED,
@@ -300,25 +466,44 @@ def _costs(f: dict[str, Any]) -> list[Number]:
     return numbers
 
 
-def _one_off(f: dict[str, Any], records: EvidenceRecords) -> list[Number]:
-    one_off, a = f["one_off"], f["assumptions"]
-    jobs = []
+def compute_lines(f: dict[str, Any], records: EvidenceRecords | None = None) -> list[str]:
+    """Each producing job whose measured device time the training compute sums: id, what, day, device."""
+    lines = []
     for compute in f["evidence"]["compute"]:
-        job = records.jobs.get(compute["job_id"])
-        when = job.created_at.date().isoformat() if job else "job no longer stored"
-        jobs.append(f"job {compute['job_id']} ({compute['what']}, {when}): "
-                    f"{compute['device_seconds'] / 3600:.2f} {compute['device_kind']} hours")  # fmt: skip
-    prices = ", ".join(f"{kind} ${price:g}/hour" for kind, price in a["usd_per_device_hour"].items())
+        when = compute.get("when")
+        if not when and records is not None:
+            job = records.jobs.get(compute["job_id"])
+            when = job.created_at.date().isoformat() if job else "job no longer stored"
+        lines.append(
+            f"job {compute['job_id']} ({compute['what']}, ran {when or 'on an unrecorded day'}): "
+            f"{compute['device_seconds'] / 3600:.2f} hours on {device_label(compute['device_kind'])}"
+        )
+    return lines
+
+
+def device_prices_text(f: dict[str, Any], origins: Origins) -> str:
+    prices = ", ".join(f"{device_label(kind)} ${price:g}/hour" for kind, price in device_prices_used(f).items())
+    return f"{prices} ({origins.text('usd_per_device_hour')})" if prices else ""
+
+
+def _one_off(f: dict[str, Any], records: EvidenceRecords, origins: Origins) -> list[Number]:
+    one_off, a = f["one_off"], f["assumptions"]
+    jobs = compute_lines(f, records)
     return [
         Number("Teacher data generation", usd(one_off["teacher_generation_usd"], 2), COMPUTED,
-               "uploaded teacher outputs: their estimated tokens at the teacher's API prices (entered)"
+               "uploaded teacher outputs: their estimated tokens at the teacher's API prices "
+               f"({origins.text('teacher_usd_per_million_input_tokens')})"
                if one_off["teacher_generation_usd"]
                else "the teacher ran in our own jobs: its time is in the training compute"),
         Number("Training compute", usd(one_off["training_compute_usd"], 2), MEASURED,
-               "; ".join(jobs) + f" — priced at {prices} (entered)" if jobs else "no producing job recorded compute"),
-        Number("Data filtering and labelling", usd(one_off["filtering_labelling_usd"], 2), ENTERED),
-        Number("Engineering", usd(one_off["engineering_usd"], 2), ENTERED,
-               f"{a['engineering_hours']:g} hours at {usd(a['engineering_usd_per_hour'])}/hour"),
+               "device time of " + "; ".join(jobs) + f" — priced at {device_prices_text(f, origins)}"
+               if jobs else "no producing job recorded compute"),
+        Number("Data filtering and labelling", usd(one_off["filtering_labelling_usd"], 2),
+               origins.kind("filtering_labelling_usd"), origins.text("filtering_labelling_usd")),
+        Number("Engineering", usd(one_off["engineering_usd"], 2),
+               origins.kind("engineering_hours", "engineering_usd_per_hour"),
+               f"{a['engineering_hours']:g} hours ({origins.text('engineering_hours')}) at "
+               f"{usd(a['engineering_usd_per_hour'])}/hour ({origins.text('engineering_usd_per_hour')})"),
     ]  # fmt: skip
 
 
@@ -362,27 +547,36 @@ def _evidence(f: dict[str, Any], records: EvidenceRecords) -> list[EvidenceLine]
 def _device(device: dict[str, Any]) -> str:
     if not device:
         return "—"
-    return f"{device.get('kind', '?')}: {device.get('name', '')} ({device.get('threads', '?')} threads)".strip()
+    return f"{device_label(device.get('kind', ''))}: {device.get('name', '')} ({device.get('threads', '?')} threads)"
 
 
-def _assumptions(scenario: Scenario) -> list[tuple[str, str]]:
-    """Every entered assumption as (label, value), in the form's order."""
-    rows = []
-    stored = scenario.assumptions
+def assumption_rows(f: dict[str, Any], origins: Origins) -> list[tuple[str, str, str]]:
+    """Each assumption the figures used as (label, value, where it came from), in the form's order; inputs the
+    chosen pricing never read are left out, and training prices only for the device kinds the jobs used."""
+    stored = f["assumptions"]
+    used = set(inputs_used(f))
     # In the form's order (jsonb keeps none), then anything a newer version added.
-    for key in [k for k in ASSUMPTION_LABELS if k in stored] + [k for k in stored if k not in ASSUMPTION_LABELS]:
+    keys = [k for k in ASSUMPTION_LABELS if k in stored] + [k for k in stored if k not in ASSUMPTION_LABELS]
+    rows = []
+    for key in keys:
+        if key not in used:
+            continue
         value = stored[key]
-        if isinstance(value, dict):
-            shown = ", ".join(f"{k}: {v:g}" if isinstance(v, int | float) else f"{k}: {v}" for k, v in value.items())
-        elif value is None:
-            shown = "never"
-        elif isinstance(value, bool):
-            shown = "yes" if value else "no"
-        elif isinstance(value, int | float) and float(value).is_integer():
-            shown = f"{int(value):,}"  # 5,000,000 rather than 5e+06
-        elif isinstance(value, float):
-            shown = f"{value:,.6g}"
-        else:
-            shown = str(value)
-        rows.append((ASSUMPTION_LABELS.get(key, key.replace("_", " ")), shown))
+        if key == "usd_per_device_hour":
+            value = device_prices_used(f)
+            if not value:
+                continue
+        if key.endswith("_host_kind"):
+            resolved = f["costs"].get(key) or value
+            origin = origins.text(key)
+            if origins.kinds.get(key) == ORIGIN_DEFAULT:
+                origin += ": the kind it was timed on"
+            rows.append((assumption_label(key), HOST_KIND_LABELS.get(resolved, resolved), origin))
+            continue
+        rows.append((assumption_label(key), assumption_value(key, value), origins.text(key)))
     return rows
+
+
+def defaults_in(rows: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """The (label, value) of the assumption rows nobody entered."""
+    return [(label, value) for label, value, origin in rows if origin.startswith(NOT_ENTERED)]

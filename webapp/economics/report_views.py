@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from plotly.offline import get_plotlyjs
 
 from webapp.economics import charts
+from webapp.economics.labels import MODE_LABELS, RULE_LABELS
 from webapp.economics.models import Scenario, ShareLink
 from webapp.economics.pdf import PdfUnavailable, html_to_pdf
 from webapp.economics.report import VERDICT_TITLES, months_text, report_context, usd
@@ -258,8 +259,8 @@ def _compare_column(scenario: Scenario, index: int) -> dict[str, Any]:
             "Cost reduction": "—" if mode["cost_reduction"] is None else f"{mode['cost_reduction']:.2f}×",
             "One-off cost": usd(f["one_off"]["total_usd"]),
             "Student": scenario.student_name,
-            "Mode": f["mode"].replace("_", " "),
-            "τ rule": f["tau_rule"].replace("_", " "),
+            "Mode": MODE_LABELS.get(f["mode"], f["mode"]),
+            "τ rule": RULE_LABELS.get(f["tau_rule"], f["tau_rule"]),
             "τ": f"{f['tau']:.3f}",
             "Traffic to the student": f"{f['share']:.1%}",
             "Cascade quality (validation)": _pct(f["validation"]["cascade_quality"]),

@@ -331,6 +331,16 @@ def routing_point(predictions: PredictionSet, tau: float) -> RoutingPoint:
     )
 
 
+def kept_quality(predictions: PredictionSet, tau: float) -> float | None:
+    """The share of the labelled rows the student keeps at τ that it answers right, out-of-scope rows counted
+    wrong (it can only answer with the task's labels): how well the kept traffic is served. Unlike kept accuracy
+    it does not drop the out-of-scope rows a shifted set is full of. None when no labelled row is kept."""
+    _check_tau(tau)
+    outcomes = row_outcomes(predictions)
+    kept = (outcomes.confidence >= tau) & outcomes.scorable
+    return _ratio(int((kept & outcomes.student_handles).sum()), int(kept.sum()))
+
+
 def _ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 

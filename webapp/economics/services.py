@@ -4,7 +4,7 @@
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import asdict, fields
 from datetime import timedelta
 from typing import Any
 
@@ -43,25 +43,55 @@ def assumptions_from(data: dict[str, Any], *, task: Task) -> Assumptions:
 
 def default_assumptions(task: Task) -> dict[str, Any]:
     """The task's traffic and its newest fine-tuned (else registered) teacher's cost profile."""
-    defaults: dict[str, Any] = {
-        "requests_per_month": float(task.requests_per_month),
-        "input_tokens_per_request": float(task.mean_input_tokens),
-        "output_tokens_per_request": float(task.mean_output_tokens),
+    return {key: value for key, (value, _) in _task_defaults(task).items()}
+
+
+# Where an assumption's value came from: typed by the person saving (or asking), one of the task's or teacher's
+# settings, or a built-in default nobody entered.
+ENTERED, DEFAULT, TASK, TEACHER = "entered", "default", "task", "teacher"
+
+
+def _task_defaults(task: Task) -> dict[str, tuple[Any, str]]:
+    """Each default the task and its teacher give, with where it comes from (TASK or TEACHER)."""
+    defaults: dict[str, tuple[Any, str]] = {
+        "requests_per_month": (float(task.requests_per_month), TASK),
+        "input_tokens_per_request": (float(task.mean_input_tokens), TASK),
+        "output_tokens_per_request": (float(task.mean_output_tokens), TASK),
     }
     teacher = task.teachers.order_by("-created_at").first()
     if teacher is not None:
         if teacher.cost_mode == teacher.CostMode.GPU:
+            # Registered as "self-hosted GPU $/hour": the price is a GPU host's, so the host kind is GPU.
             defaults |= {
-                "teacher_pricing": "self_hosted",
-                "teacher_usd_per_host_hour": float(teacher.gpu_hour_price) or 2.5,
-                "teacher_hosts": teacher.gpu_count,
+                "teacher_pricing": ("self_hosted", TEACHER),
+                "teacher_hosts": (teacher.gpu_count, TEACHER),
+                "teacher_host_kind": ("gpu", TEACHER),
             }
+            if teacher.gpu_hour_price:
+                defaults["teacher_usd_per_host_hour"] = (float(teacher.gpu_hour_price), TEACHER)
         elif teacher.price_input_per_m or teacher.price_output_per_m:
             defaults |= {
-                "teacher_usd_per_million_input_tokens": float(teacher.price_input_per_m),
-                "teacher_usd_per_million_output_tokens": float(teacher.price_output_per_m),
+                "teacher_usd_per_million_input_tokens": (float(teacher.price_input_per_m), TEACHER),
+                "teacher_usd_per_million_output_tokens": (float(teacher.price_output_per_m), TEACHER),
             }
     return defaults
+
+
+def assumption_provenance(assumptions: Assumptions, *, task: Task) -> dict[str, str]:
+    """Each assumption's origin: TASK or TEACHER when it is the value the task's or teacher's settings give,
+    DEFAULT when it is the built-in default (nobody entered it), else ENTERED. A value typed equal to its default
+    counts as the default: nobody changed it."""
+    builtin = asdict(Assumptions())
+    derived = _task_defaults(task)
+    origins = {}
+    for key, value in asdict(assumptions).items():
+        if key in derived and value == derived[key][0]:
+            origins[key] = derived[key][1]
+        elif key not in derived and value == builtin[key]:
+            origins[key] = DEFAULT
+        else:
+            origins[key] = ENTERED
+    return origins
 
 
 def scenario_compute(*, task: Task, student: Student, assumptions: Assumptions) -> dict[str, Any]:
@@ -69,7 +99,8 @@ def scenario_compute(*, task: Task, student: Student, assumptions: Assumptions) 
     with _reasons():
         evidence = _evidence(task, student)
         figures = analyse(evidence, assumptions)
-    return figures | {"evidence_ids": evidence_ids(evidence)}
+    provenance = assumption_provenance(assumptions, task=task)
+    return figures | {"evidence_ids": evidence_ids(evidence), "provenance": provenance}
 
 
 def routing_curve_compute(*, task: Task, student: Student, assumptions: Assumptions) -> dict[str, Any]:

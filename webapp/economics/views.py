@@ -16,7 +16,19 @@ from webapp.accounts.selectors import require_role
 from webapp.economics import charts
 from webapp.economics.analysis import Assumptions
 from webapp.economics.evidence import candidate_students
-from webapp.economics.forms import RULE_LABELS, RoiForm
+from webapp.economics.forms import RoiForm
+from webapp.economics.labels import RULE_LABELS
+from webapp.economics.report import (
+    assumption_rows,
+    compute_lines,
+    defaults_in,
+    device_prices_text,
+    drift_finding,
+    origins_of,
+    student_source,
+    teacher_source,
+    upfront_text,
+)
 from webapp.economics.services import assumptions_from, default_assumptions, scenario_compute, scenario_save
 from webapp.registry.models import Task
 from webapp.registry.selectors import task_get_for_user
@@ -82,7 +94,23 @@ def _analysis(request: HttpRequest, task: Task) -> dict[str, Any]:
         context["fallback_rule"] = RULE_LABELS[figures["tau_rule"]]
     context["figures"] = figures
     context["charts"] = charts.report_figures(figures, prefix="roi-")
-    return context
+    return context | _sources(figures)
+
+
+def _sources(figures: dict[str, Any]) -> dict[str, Any]:
+    """Where the figures came from, in the report's words: which inputs are defaults nobody entered, how each
+    model was priced, the jobs the training compute sums, what the OOD sets say about drift."""
+    origins = origins_of(figures, entered_by="")
+    return {
+        "origin": {key: origins.text(key) for key in figures["assumptions"]},
+        "defaults": defaults_in(assumption_rows(figures, origins)),
+        "teacher_source": teacher_source(figures, origins),
+        "student_source": student_source(figures, origins),
+        "compute_lines": compute_lines(figures),
+        "device_prices": device_prices_text(figures, origins),
+        "drift": [drift_finding(figures, a) for a in figures["applied"] if a["role"] == "ood"],
+        "upfront_text": upfront_text(figures["upfront"]) if figures["upfront"] else "",
+    }
 
 
 @login_required
