@@ -8,12 +8,11 @@ job, *entered* by a person, or *computed* from those two, and where it came from
 from dataclasses import dataclass
 from typing import Any
 
-import plotly.graph_objects as go
-
 from webapp.economics.charts import REPORT_CHARTS
 from webapp.economics.labels import ASSUMPTION_LABELS
 from webapp.economics.models import Scenario
 from webapp.economics.selectors import EvidenceRecords
+from webapp.ui.plotting import FigureDict
 from webapp.ui.templatetags.ui import per_request, usd
 
 MEASURED, ENTERED, COMPUTED = "measured", "entered", "computed"
@@ -52,7 +51,7 @@ class Number:
 @dataclass(frozen=True)
 class Chart:
     id: str  # unique on the page: the id of its JSON <script>
-    figure: go.Figure
+    figure: FigureDict
     kind: str
     caption: str
 
