@@ -36,6 +36,7 @@ trap stop_all INT TERM EXIT
 
 scripts/services.sh start dev
 python manage.py migrate --no-input -v0
+# Hashed, gzipped copies that WhiteNoise serves compressed and caches for a year (settings/local.py).
 python manage.py collectstatic --no-input -v0
 login=$(python manage.py seed_demo)
 

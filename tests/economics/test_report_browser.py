@@ -43,7 +43,7 @@ def test_the_pdf_export_opens_and_says_the_verdict_with_its_charts_drawn(web, vi
     text = _pdf_text(pdf, tmp_path)
     assert "Pays off" in text and "Breakeven" in text and "4.5 months" in text
     # Axis titles exist only inside the drawn charts: the page was printed after plotly.js rendered them.
-    for axis in ("months from the switch", "share of traffic the student keeps", "monthly savings (USD)"):
+    for axis in ("months from the switch", "share of traffic the student keeps (%)", "monthly savings ($/month)"):
         assert axis in text, axis
 
 

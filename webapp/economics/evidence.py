@@ -3,13 +3,16 @@ predictions on validation (where τ is chosen) and on test/OOD sets (where the p
 speed of it and of its teacher, and the compute of every job that produced the candidates. Every figure
 carries its source (job or evaluation, date, device), so a page can say where each number came from."""
 
+import threading
+from collections import OrderedDict
+
 from django.db.models import Q
 
 from webapp.economics.analysis import AnalysisError, Compute, Evidence, Measured, SetEvidence
 from webapp.economics.labels import device_label
-from webapp.economics.routing import RoutingInputError, prediction_set_from_rows
+from webapp.economics.routing import PredictionSet, RoutingInputError, prediction_set_from_rows
 from webapp.evaluation.models import Evaluation
-from webapp.evaluation.selectors import prediction_rows
+from webapp.evaluation.selectors import prediction_file, prediction_rows
 from webapp.jobs.models import Job
 from webapp.registry.models import Dataset, Student, Task, Teacher
 
@@ -99,6 +102,48 @@ def _newest(student: Student, role: str) -> Evaluation | None:
 
 
 def _set_evidence(evaluation: Evaluation, task: Task) -> SetEvidence:
+    return SetEvidence(
+        name=evaluation.dataset_name,
+        role=evaluation.dataset_role,
+        sha256=evaluation.dataset_sha256,
+        evaluation_id=evaluation.pk,
+        predictions=_predictions(evaluation, task),
+    )
+
+
+# Prediction sets read from evaluations' files, newest use last. A stored predictions file never changes (its
+# sha256 is recorded with the evaluation), so a set is read, parsed and checked once per process, not on every
+# slider step; its routing curve is kept on it (routing._once). The key holds the sha256 and the task's labels
+# too, so a rewritten file or a relabelled task is read afresh. 32 sets of ~10,000 rows are a few tens of MB.
+_SETS_KEPT = 32
+_sets: OrderedDict[tuple[int, str, tuple[str, ...]], PredictionSet] = OrderedDict()
+_sets_lock = threading.Lock()  # Daphne runs sync views on several threads
+
+
+def prediction_sets_forget() -> None:
+    """Empty the cache (bench/roi_step.py times a cold step with it)."""
+    with _sets_lock:
+        _sets.clear()
+
+
+def _predictions(evaluation: Evaluation, task: Task) -> PredictionSet:
+    key = (evaluation.pk, evaluation.predictions_sha256, tuple(task.labels))
+    # A file deleted since it was read is refused as if never read: the page says to evaluate again.
+    if evaluation.predictions_sha256 and prediction_file(evaluation) is not None:
+        with _sets_lock:
+            if key in _sets:
+                _sets.move_to_end(key)
+                return _sets[key]
+    predictions = _read_predictions(evaluation, task)
+    if evaluation.predictions_sha256:
+        with _sets_lock:
+            _sets[key] = predictions
+            while len(_sets) > _SETS_KEPT:
+                _sets.popitem(last=False)
+    return predictions
+
+
+def _read_predictions(evaluation: Evaluation, task: Task) -> PredictionSet:
     rows = list(prediction_rows(evaluation))
     if not rows:
         raise AnalysisError(
@@ -106,19 +151,12 @@ def _set_evidence(evaluation: Evaluation, task: Task) -> SetEvidence:
             "longer stored: evaluate the student again."
         )
     try:
-        predictions = prediction_set_from_rows(rows, labels=list(task.labels))
+        return prediction_set_from_rows(rows, labels=list(task.labels))
     except RoutingInputError as exc:
         raise AnalysisError(
             f"The predictions of evaluation {evaluation.pk} ('{evaluation.dataset_name}') can't be routed: {exc} "
             "(was the student evaluated with a teacher to compare with?)"
         ) from exc
-    return SetEvidence(
-        name=evaluation.dataset_name,
-        role=evaluation.dataset_role,
-        sha256=evaluation.dataset_sha256,
-        evaluation_id=evaluation.pk,
-        predictions=predictions,
-    )
 
 
 def _speed_evaluation(model: Q) -> Evaluation | None:

@@ -8,8 +8,6 @@ job, *entered* by a person, or *computed* from those two, and where it came from
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import plotly.graph_objects as go
-
 from webapp.economics.analysis import Assumptions, device_prices_used, inputs_used
 from webapp.economics.charts import REPORT_CHARTS
 from webapp.economics.cost_model import Verdict, verdict_advice
@@ -26,6 +24,7 @@ from webapp.economics.labels import (
 from webapp.economics.labels import ROLE_LABELS as ROLE_NAMES
 from webapp.economics.models import Scenario
 from webapp.economics.selectors import EvidenceRecords
+from webapp.ui.plotting import FigureDict
 from webapp.ui.templatetags.ui import per_request, usd
 
 # Where a figure comes from: a job measured it, a person entered it, it is a built-in default nobody entered,
@@ -55,7 +54,7 @@ class Number:
 @dataclass(frozen=True)
 class Chart:
     id: str  # unique on the page: the id of its JSON <script>
-    figure: go.Figure
+    figure: FigureDict
     kind: str
     caption: str
 

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -215,7 +215,25 @@ class RowOutcomes:
     agrees: NDArray[np.bool_]  # the student's prediction is the teacher's
 
 
+_Derived = TypeVar("_Derived")
+
+
+def _once(predictions: PredictionSet, name: str, build: Callable[[PredictionSet], _Derived]) -> _Derived:
+    """`build(predictions)`, computed once per set and kept on it: a set never changes, and one read from an
+    evaluation's file is kept across requests (economics/evidence.py), so each slider step reuses its outcomes
+    and curve. Stored in the instance's __dict__, as functools.cached_property does, past the frozen setattr;
+    it is not a field, so equality and hashing ignore it."""
+    memo = predictions.__dict__
+    if name not in memo:
+        memo[name] = build(predictions)
+    return memo[name]  # type: ignore[no-any-return]
+
+
 def row_outcomes(predictions: PredictionSet) -> RowOutcomes:
+    return _once(predictions, "_row_outcomes", _row_outcomes)
+
+
+def _row_outcomes(predictions: PredictionSet) -> RowOutcomes:
     labels = predictions.label
     in_scope = np.array(predictions.in_scope, dtype=bool)
     scorable = np.array([label is not None for label in labels], dtype=bool)
@@ -224,7 +242,7 @@ def row_outcomes(predictions: PredictionSet) -> RowOutcomes:
     agrees = np.array(
         [p == t for p, t in zip(predictions.prediction, predictions.teacher_prediction, strict=True)], dtype=bool
     )
-    return RowOutcomes(
+    outcomes = RowOutcomes(
         confidence=np.array(predictions.confidence, dtype=np.float64),
         in_scope=in_scope,
         scorable=scorable,
@@ -232,6 +250,9 @@ def row_outcomes(predictions: PredictionSet) -> RowOutcomes:
         teacher_handles=(in_scope & teacher_right) | (scorable & ~in_scope),
         agrees=agrees,
     )
+    for array in vars(outcomes).values():
+        array.flags.writeable = False  # shared by every later caller: none may change it
+    return outcomes
 
 
 # --- the routing curve -----------------------------------------------------------------------------------------
@@ -267,6 +288,12 @@ class RoutingCurve:
 
 
 def routing_curve(predictions: PredictionSet) -> RoutingCurve:
+    """Every distinct confidence c is a threshold τ = c keeping the rows with confidence ≥ c (computed once
+    per set: see `_once`)."""
+    return _once(predictions, "_routing_curve", _routing_curve)
+
+
+def _routing_curve(predictions: PredictionSet) -> RoutingCurve:
     """Every distinct confidence c is a threshold τ = c keeping the rows with confidence ≥ c.
 
     One sort by confidence (descending), then prefix sums: the kept set at τ = c is a prefix of the sorted rows

@@ -10,5 +10,5 @@ register = template.Library()
 
 
 @register.filter
-def figure_json_script(figure: go.Figure, element_id: str) -> SafeString:
+def figure_json_script(figure: go.Figure | plotting.FigureDict, element_id: str) -> SafeString:
     return plotting.figure_json_script(figure, element_id)
