@@ -29,6 +29,30 @@ CPU = {"kind": "cpu", "name": "AMD EPYC 7B13", "threads": 2, "dtype": "float32"}
 TEACHER_SPEED = {"latency_p50_ms": 11.8, "latency_p95_ms": 14.9, "throughput_b32": 61.0, "parameters": 22_713_216}
 
 
+def side_by_side(teacher: Teacher, student: dict) -> dict:
+    """What an evaluate job adds to a student's speed when it timed the teacher in the same rounds."""
+    teacher_rounds = [12.4, 11.9, 13.6, 11.7, 12.0]
+    student_rounds = [student["latency_p50_ms"] * f for f in (1.0, 0.98, 1.2, 1.01, 0.97)]
+    teacher_throughput = [59.0, 61.5, 52.0, 60.2, 60.8]
+    student_throughput = [student["throughput_b32"] * f for f in (1.0, 1.02, 0.8, 0.99, 1.01)]
+
+    def spread(ratios: list[float]) -> dict:
+        return {"median": sorted(ratios)[2], "min": min(ratios), "max": max(ratios), "rounds": 5, "per_round": ratios}
+
+    return {
+        "rounds": 5, "round_latency_ms": student_rounds, "round_throughput": student_throughput,
+        "side_by_side": {
+            "teacher_id": teacher.pk, "teacher_name": teacher.name, "teacher_sha256": teacher.artifact_sha256,
+            "rounds": 5,
+            "teacher": {"latency_p50_ms": 12.0, "latency_p95_ms": 15.2, "throughput_b32": 60.2,
+                        "round_latency_ms": teacher_rounds, "round_throughput": teacher_throughput,
+                        "parameters": TEACHER_SPEED["parameters"]},
+            "latency_speedup": spread([t / s for t, s in zip(teacher_rounds, student_rounds, strict=True)]),
+            "throughput_speedup": spread([s / t for s, t in zip(student_throughput, teacher_throughput, strict=True)]),
+        },
+    }  # fmt: skip
+
+
 @dataclass
 class Populated:
     task: Task
@@ -188,6 +212,8 @@ def populated(task: Task, member) -> Populated:
                 "latency_p50_ms": latency, "latency_p95_ms": latency * 1.3, "throughput_b32": 1000 / latency,
                 "parameters": model.parameters, "artifact_bytes": model.size_bytes,
             }  # fmt: skip
+            if model == students[0]:  # timed beside its teacher; the others keep the older, alone-only shape
+                speed = speed | side_by_side(teacher, speed)
             logits = (
                 teacher_logits
                 if model == teacher

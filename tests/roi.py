@@ -82,3 +82,24 @@ def roi_scenario(task, member, roi_student):
     return scenario_save(
         task=task, student=roi_student, user=member, name="Base case", assumptions=assumptions_from(values, task=task)
     )
+
+
+def side_by_side_speed(teacher, *, latency_rounds: list[float], throughput_rounds: list[float]) -> dict:
+    """A student's speed as an evaluate job records it when it timed the teacher beside it: the student's own
+    figures (the keys older evaluations have too) and the teacher's from the same rounds, with per-round ratios."""
+    student = {"latency_p50_ms": 2.2, "latency_p95_ms": 3.1, "throughput_b32": 380.0, "parameters": 5_000_000}
+    teacher_figures = {"latency_p50_ms": 13.0, "latency_p95_ms": 16.0, "throughput_b32": 58.0, "parameters": 22_000_000}
+
+    def ratio(per_round: list[float]) -> dict:
+        ordered = sorted(per_round)
+        return {"median": ordered[len(ordered) // 2], "min": ordered[0], "max": ordered[-1],
+                "rounds": len(per_round), "per_round": per_round}  # fmt: skip
+
+    return student | {
+        "rounds": len(latency_rounds),
+        "side_by_side": {
+            "teacher_id": teacher.pk, "teacher_name": teacher.name, "teacher_sha256": "", "rounds": len(latency_rounds),
+            "teacher": teacher_figures, "latency_speedup": ratio(latency_rounds),
+            "throughput_speedup": ratio(throughput_rounds),
+        },
+    }  # fmt: skip

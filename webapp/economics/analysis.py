@@ -73,6 +73,24 @@ class Measured:
 
 
 @dataclass(frozen=True)
+class SpeedUp:
+    """How many times faster the student is than its teacher, and how fairly that was measured.
+
+    Side by side (one evaluate job timed both, interleaved in rounds on one device) each figure is the median of
+    per-round ratios and the ranges are their min–max; from two separate jobs it is a ratio of their figures,
+    with no range (their rounds have nothing in common) and a warning saying so."""
+
+    latency: float  # the teacher's batch-1 latency / the student's
+    throughput: float  # the student's batch-32 throughput / the teacher's
+    latency_range: tuple[float, float] | None
+    throughput_range: tuple[float, float] | None
+    rounds: int  # interleaved rounds; 0 when timed in different jobs
+    side_by_side: bool
+    source: str
+    warning: str = ""
+
+
+@dataclass(frozen=True)
 class SetEvidence:
     name: str
     role: str  # validation / test / ood
@@ -103,6 +121,7 @@ class Evidence:
     teacher_latency_ms: Measured | None
     teacher_throughput: Measured | None
     compute: tuple[Compute, ...]
+    speedup: SpeedUp | None = None  # None when the teacher was never timed
     # Teacher outputs generated elsewhere (uploaded from an API): tokens estimated, priced at API prices.
     uploaded_teacher_input_tokens: float = 0.0
     uploaded_teacher_output_tokens: float = 0.0
@@ -423,6 +442,7 @@ def _serving(
         "student_host_kind": student_host,
         "student_warning": host_mismatch("student", student_host, student_timed_on, a.student_usd_per_host_hour),
         "student_to_teacher_cost": c_s / c_t if c_t else None,
+        "student_to_teacher_cost_range": _cost_ratio_range(evidence, a, c_s / c_t if c_t else None),
     }
     return serving, costs
 
@@ -451,6 +471,18 @@ def host_mismatch(model: str, host: str, timed_on: str, usd_per_hour: float) -> 
             f"understated; measure it on a CPU worker, or price a host of the kind it was timed on"
         )
     return ""
+
+
+def _cost_ratio_range(evidence: Evidence, a: Assumptions, ratio: float | None) -> tuple[float, float] | None:
+    """c_S / c_T at the slowest and the fastest round's throughput ratio, when both models are self-hosted and
+    were timed side by side: c_S / c_T = (host prices S / T) / (throughput S / T), so it moves with that ratio."""
+    speedup = evidence.speedup
+    if ratio is None or a.teacher_pricing != "self_hosted" or speedup is None or speedup.throughput_range is None:
+        return None
+    assert evidence.teacher_throughput is not None  # self-hosted pricing was refused above without it
+    measured = evidence.student_throughput.value / evidence.teacher_throughput.value
+    low, high = speedup.throughput_range
+    return (ratio * measured / high, ratio * measured / low)
 
 
 def _one_off_inputs(evidence: Evidence, a: Assumptions) -> OneOffInputs:
@@ -524,6 +556,7 @@ def _evidence_sources(evidence: Evidence) -> dict[str, Any]:
         "student_throughput": measured(evidence.student_throughput),
         "teacher_latency_ms": measured(evidence.teacher_latency_ms),
         "teacher_throughput": measured(evidence.teacher_throughput),
+        "speedup": _maybe(evidence.speedup),
         "compute": [asdict(c) for c in evidence.compute],
     }
 

@@ -1,14 +1,18 @@
 """Gathers the measured evidence an ROI analysis stands on, for one student of a task: its per-example
 predictions on validation (where τ is chosen) and on test/OOD sets (where the promise is checked), measured
-speed of it and of its teacher, and the compute of every job that produced the candidates. Every figure
+speed of it and of its teacher (timed side by side in the student's own evaluation when there is one, else each
+in its own job, which the evidence then says), and the compute of every job that produced the candidates. Every figure
 carries its source (job or evaluation, date, device), so a page can say where each number came from."""
 
+import dataclasses
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q
 
-from webapp.economics.analysis import AnalysisError, Compute, Evidence, Measured, SetEvidence
+from webapp.economics.analysis import AnalysisError, Compute, Evidence, Measured, SetEvidence, SpeedUp
 from webapp.economics.labels import device_label
 from webapp.economics.routing import PredictionSet, RoutingInputError, prediction_set_from_rows
 from webapp.evaluation.models import Evaluation
@@ -57,20 +61,18 @@ def routing_evidence(task: Task, student: Student) -> Evidence:
     newest_per_set: dict[str, Evaluation] = {}
     for evaluation in others:
         newest_per_set.setdefault(evaluation.dataset_sha256, evaluation)
-    student_speed = _speed_evaluation(Q(student=student))
-    if student_speed is None:
-        raise AnalysisError(f"'{student}' has no measured speed: evaluate it on a worker (the job times it).")
-    teacher_speed = _speed_evaluation(Q(teacher=teacher))
+    speed = speed_evidence(student, teacher)
     uploaded_in, uploaded_out = _uploaded_teacher_tokens(task, teacher)
     return Evidence(
         student=str(student),
         teacher=str(teacher),
         validation=_set_evidence(validation, task),
         others=tuple(_set_evidence(e, task) for e in newest_per_set.values()),
-        student_latency_ms=_measured(student_speed, "latency_p50_ms"),
-        student_throughput=_measured(student_speed, "throughput_b32"),
-        teacher_latency_ms=_measured(teacher_speed, "latency_p50_ms") if teacher_speed else None,
-        teacher_throughput=_measured(teacher_speed, "throughput_b32") if teacher_speed else None,
+        student_latency_ms=speed.student_latency_ms,
+        student_throughput=speed.student_throughput,
+        teacher_latency_ms=speed.teacher_latency_ms,
+        teacher_throughput=speed.teacher_throughput,
+        speedup=speed.speedup,
         compute=tuple(_compute(task, teacher)),
         uploaded_teacher_input_tokens=uploaded_in,
         uploaded_teacher_output_tokens=uploaded_out,
@@ -93,6 +95,7 @@ def evidence_ids(evidence: Evidence) -> dict[str, object]:
         ],
         "student_speed": evidence.student_throughput.source,
         "teacher_speed": evidence.teacher_throughput.source if evidence.teacher_throughput else None,
+        "speed_side_by_side": evidence.speedup.side_by_side if evidence.speedup else None,
         "compute_jobs": [c.job_id for c in evidence.compute],
     }
 
@@ -159,23 +162,110 @@ def _read_predictions(evaluation: Evaluation, task: Task) -> PredictionSet:
         ) from exc
 
 
+@dataclass(frozen=True)
+class SpeedEvidence:
+    student_latency_ms: Measured
+    student_throughput: Measured
+    teacher_latency_ms: Measured | None
+    teacher_throughput: Measured | None
+    speedup: SpeedUp | None
+
+
+def speed_evidence(student: Student, teacher: Teacher) -> SpeedEvidence:
+    """The student's and the teacher's measured speed, and the speed-up between them. Preferred: the newest
+    evaluation of the student that timed this teacher beside it (both figures from one run, the ratio per round
+    with its spread). Else each model's newest timing from its own job, and a warning that their ratio mixes
+    two runs, possibly hours apart under different load."""
+    side = (
+        Evaluation.objects.filter(student=student, speed__side_by_side__teacher_id=teacher.pk)
+        .select_related("job")
+        .order_by("-created_at")
+        .first()
+    )
+    if side is not None:
+        pair = side.speed["side_by_side"]
+        latency, throughput = pair["latency_speedup"], pair["throughput_speedup"]
+        return SpeedEvidence(
+            student_latency_ms=_measured(side, "latency_p50_ms", how="side by side with the teacher"),
+            student_throughput=_measured(side, "throughput_b32", how="side by side with the teacher"),
+            teacher_latency_ms=_measured(side, "latency_p50_ms", figures=pair["teacher"], how="beside the student"),
+            teacher_throughput=_measured(side, "throughput_b32", figures=pair["teacher"], how="beside the student"),
+            speedup=SpeedUp(
+                latency=float(latency["median"]),
+                throughput=float(throughput["median"]),
+                latency_range=(float(latency["min"]), float(latency["max"])),
+                throughput_range=(float(throughput["min"]), float(throughput["max"])),
+                rounds=int(pair["rounds"]),
+                side_by_side=True,
+                source=_source(side, "student and teacher timed side by side"),
+            ),
+        )
+    student_speed = _speed_evaluation(Q(student=student))
+    if student_speed is None:
+        raise AnalysisError(f"'{student}' has no measured speed: evaluate it on a worker (the job times it).")
+    teacher_speed = _speed_evaluation(Q(teacher=teacher))
+    speed = SpeedEvidence(
+        student_latency_ms=_measured(student_speed, "latency_p50_ms"),
+        student_throughput=_measured(student_speed, "throughput_b32"),
+        teacher_latency_ms=_measured(teacher_speed, "latency_p50_ms") if teacher_speed else None,
+        teacher_throughput=_measured(teacher_speed, "throughput_b32") if teacher_speed else None,
+        speedup=None,
+    )
+    if teacher_speed is None or speed.teacher_latency_ms is None or speed.teacher_throughput is None:
+        return speed
+    warning = (
+        f"teacher and student timed in different jobs (#{teacher_speed.job_id} on {_day(teacher_speed)}, "
+        f"#{student_speed.job_id} on {_day(student_speed)}): ratio less reliable"
+    )
+    kinds = (speed.teacher_throughput.device_kind, speed.student_throughput.device_kind)
+    if kinds[0] != kinds[1]:
+        warning += (
+            f", and on different devices (teacher {device_label(kinds[0] or '?')}, "
+            f"student {device_label(kinds[1] or '?')}): not comparable"
+        )
+    return dataclasses.replace(
+        speed,
+        speedup=SpeedUp(
+            latency=speed.teacher_latency_ms.value / speed.student_latency_ms.value,
+            throughput=speed.student_throughput.value / speed.teacher_throughput.value,
+            latency_range=None,
+            throughput_range=None,
+            rounds=0,
+            side_by_side=False,
+            source=f"teacher: {speed.teacher_throughput.source}; student: {speed.student_throughput.source}",
+            warning=warning + " (evaluate the student again to time both side by side)",
+        ),
+    )
+
+
 def _speed_evaluation(model: Q) -> Evaluation | None:
     return Evaluation.objects.filter(model, speed__isnull=False).select_related("job").order_by("-created_at").first()
 
 
-def _measured(evaluation: Evaluation, key: str) -> Measured:
-    speed = evaluation.speed or {}
-    device = speed.get("device") or {}
+def _day(evaluation: Evaluation) -> str:
+    return evaluation.created_at.date().isoformat()
+
+
+def _source(evaluation: Evaluation, how: str = "") -> str:
+    """'evaluate job 12, <how>, 2026-11-30, cpu: AMD EPYC (2 threads)': which job, when, on what device."""
+    device = (evaluation.speed or {}).get("device") or {}
     kind = device.get("kind", "") if isinstance(device, dict) else str(device)
     where = (
         f"{device_label(kind)}: {device.get('name', '')} ({device.get('threads', '?')} threads)"
         if isinstance(device, dict)
         else device_label(kind)
     )
-    when = evaluation.created_at.date().isoformat()
+    return ", ".join(part for part in (f"evaluate job {evaluation.job_id}", how, _day(evaluation), where) if part)
+
+
+def _measured(evaluation: Evaluation, key: str, *, figures: dict[str, Any] | None = None, how: str = "") -> Measured:
+    """`key` of the evaluation's speed (or of `figures` in it: the teacher's side-by-side timing), with its source."""
+    speed = evaluation.speed or {}
+    device = speed.get("device") or {}
+    kind = device.get("kind", "") if isinstance(device, dict) else str(device)
     return Measured(
-        value=float(speed[key]),
-        source=f"evaluate job {evaluation.job_id}, {when}, {where}",
+        value=float((speed if figures is None else figures)[key]),
+        source=_source(evaluation, how),
         device_kind=kind,
     )
 

@@ -183,6 +183,7 @@ def report_context(scenario: Scenario, records: EvidenceRecords) -> dict[str, An
         "kill_point": _kill_point_sentence(f),
         "modes": _modes(f),
         "costs": _costs(f, origins),
+        "timing_warning": (f["evidence"].get("speedup") or {}).get("warning", ""),
         "one_off": _one_off(f, records, origins),
         "rules": _rules(f),
         "evidence": _evidence(f, records),
@@ -462,7 +463,37 @@ def _costs(f: dict[str, Any], origins: Origins) -> list[Number]:
             label = label or "Teacher latency (p50, batch 1)"
             unit = "rows/s" if "throughput" in key else "ms"
             numbers.append(Number(label, f"{measured['value']:,.2f} {unit}", MEASURED, measured["source"]))
+    speedup = evidence.get("speedup")  # scenarios saved before side-by-side timing have none
+    if speedup:
+        numbers.append(Number("Student speed-up over the teacher", speedup_text(speedup), MEASURED,
+                              _speedup_source(speedup)))  # fmt: skip
+    cost_range = costs.get("student_to_teacher_cost_range")
+    if cost_range:
+        numbers.append(Number("Student cost per request, share of the teacher's",
+                              f"{pct(costs['student_to_teacher_cost'])} (rounds {pct(cost_range[0])}–"
+                              f"{pct(cost_range[1])})", COMPUTED,
+                              "both self-hosted: the hosts' prices (entered) over their throughputs, measured side "
+                              "by side; the range is at the slowest and fastest round's throughput ratio"))  # fmt: skip
     return numbers
+
+
+def speedup_text(speedup: dict[str, Any]) -> str:
+    """'6.1× lower latency (rounds 4.0–8.2×), 5.9× the throughput (rounds 5.1–6.6×)': medians, and min–max
+    over rounds when the two were timed side by side (a ratio of two jobs' figures has no rounds to range over)."""
+
+    def one(value: float, bounds: list[float] | None, what: str) -> str:
+        spread = f" (rounds {bounds[0]:.1f}–{bounds[1]:.1f}×)" if bounds else ""
+        return f"{value:.1f}× {what}{spread}"
+
+    return (
+        f"{one(speedup['latency'], speedup.get('latency_range'), 'lower latency')}, "
+        f"{one(speedup['throughput'], speedup.get('throughput_range'), 'the throughput')}"
+    )
+
+
+def _speedup_source(speedup: dict[str, Any]) -> str:
+    how = f"median of {speedup['rounds']} interleaved rounds; " if speedup["side_by_side"] else ""
+    return f"{how}{speedup['source']}"
 
 
 def compute_lines(f: dict[str, Any], records: EvidenceRecords | None = None) -> list[str]:

@@ -294,46 +294,131 @@ def _teacher_logits(
         return None
 
 
+def _timing_teacher(loaded: LoadedModel, device: "torch.device", reporter: JobReporter) -> LoadedModel | None:
+    """The student's teacher, loaded to be timed beside it; None (and a log line saying why) when it can't be:
+    the student is timed alone then, and the ROI falls back on the teacher's own evaluation."""
+    from workers.ml.students import load_classifier
+    from workers.ml.tokenizer_profile import load_tokenizer
+
+    if not isinstance(loaded.row, Student):
+        return None
+    student = loaded.row
+    teacher = student.teacher or (student.parent.teacher if student.parent else None)
+    if teacher is None:
+        reporter.log("timing the student alone: it has no teacher any more")
+        return None
+    if teacher.is_precomputed:
+        reporter.log(f"timing the student alone: teacher '{teacher}' is uploaded outputs only, nothing to run")
+        return None
+    try:
+        folder = teacher_model(teacher).path
+        return LoadedModel(
+            row=teacher,
+            labels=list(teacher.labels),
+            sha256=_verified_digest(teacher, folder),
+            model=load_classifier(folder).to(device),
+            tokenizer=load_tokenizer(folder),
+            max_length=teacher.max_length,
+            folder=folder,
+        )
+    except JobFailed as exc:  # the student's own evidence stands; only the side-by-side ratio is lost
+        reporter.log(f"timing the student alone: teacher '{teacher}' could not be loaded ({exc})")
+        return None
+
+
 def _speed(
     loaded: LoadedModel, datasets: list[Dataset], device: "torch.device", info: DeviceInfo, reporter: JobReporter
 ) -> dict[str, Any]:
+    """The model's latency and throughput; a student's are taken side by side with its teacher's (same device,
+    texts and rounds, interleaved), so that the speed-up is a ratio per round rather than of two jobs' figures
+    taken hours apart, and its spread over rounds says how steady the machine was."""
     import torch
 
-    from workers.ml.data import encode
+    from workers.ml.data import collate, encode
+    from workers.ml.inference import forward_logits, to_device
     from workers.ml.quantize import model_bytes
-    from workers.ml.speed import SpeedConfig, measure_interleaved
+    from workers.ml.speed import SpeedConfig, measure_interleaved, ratio_spread
     from workers.ml.students import count_parameters
 
     texts = [row["text"] for d in datasets for row in d.rows()][:512]
+    # Five rounds: enough for a median and a range, and the teacher (often several times slower) timed in
+    # each of them is what this job pays for the fair ratio.
     config = SpeedConfig(rounds=5)
     needed = max(config.batch1_calls, config.batch_size)  # a small set is cycled: timing needs enough rows
     if len(texts) < needed:
         texts = (texts * needed)[:needed] if texts else ["hello"] * needed
     data = encode(loaded.tokenizer, texts, None, max_length=loaded.max_length)
-    reporter.log("timing: batch-1 latency and batch-32 throughput, warm-up excluded")
-    if device.type == "cuda":
+    pad = int(loaded.tokenizer.pad_token_id or 0)
+    peak_memory = None
+    if device.type == "cuda":  # the model's own peak at batch 32, before a teacher shares the device
         torch.cuda.reset_peak_memory_stats(device)
-    result = measure_interleaved(
-        {"model": loaded.model},
-        data,
-        device=device,
-        pad_token_id=int(loaded.tokenizer.pad_token_id or 0),
-        config=config,
-    )["model"]
+        batch = collate([data[i] for i in range(config.batch_size)], pad_token_id=pad)
+        with torch.inference_mode():
+            forward_logits(loaded.model, to_device(batch, device))
+        torch.cuda.synchronize(device)
+        peak_memory = int(torch.cuda.max_memory_allocated(device))
+    teacher = _timing_teacher(loaded, device, reporter)
+    models, encoded, pads = {"model": loaded.model}, {"model": data}, {"model": pad}
+    if teacher is not None:
+        models["teacher"] = teacher.model
+        encoded["teacher"] = encode(teacher.tokenizer, texts, None, max_length=teacher.max_length)
+        pads["teacher"] = int(teacher.tokenizer.pad_token_id or 0)
+        reporter.log(
+            f"timing student and teacher side by side ('{teacher.row}'): {config.rounds} interleaved rounds of "
+            f"{config.batch1_calls} batch-1 calls and {config.throughput_batches} batch-{config.batch_size} "
+            "forwards each, warm-up excluded (the teacher's turns add to this job's time)"
+        )
+    else:
+        reporter.log("timing: batch-1 latency and batch-32 throughput, warm-up excluded")
+    results = measure_interleaved(models, encoded, device=device, pad_token_id=pads, config=config)
+    result = results["model"]
     folder_bytes = sum(f.stat().st_size for f in loaded.folder.rglob("*") if f.is_file()) if loaded.folder else 0
-    return {
+    speed: dict[str, Any] = {
         "latency_p50_ms": result.latency_p50_ms,
         "latency_p95_ms": result.latency_p95_ms,
         "throughput_b32": result.throughput_rows_per_s,
         "batch_sizes": [1, config.batch_size],
+        "rounds": config.rounds,
+        "round_latency_ms": result.round_latency_ms,
+        "round_throughput": result.round_throughput,
         # On CUDA the allocator's peak; on a CPU the weights' bytes (activations at these sizes are small).
-        "peak_memory_bytes": int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else None,
+        "peak_memory_bytes": peak_memory,
         "weights_bytes": model_bytes(loaded.model),
         "parameters": count_parameters(loaded.model),
         "artifact_bytes": folder_bytes,
         # Where it was timed: a CPU timing must never price a GPU (and the other way round).
         "device": dataclasses.asdict(info),
     }
+    if teacher is not None:
+        timed = results["teacher"]
+        latency = ratio_spread(timed.round_latency_ms, result.round_latency_ms)  # teacher ms / student ms
+        throughput = ratio_spread(result.round_throughput, timed.round_throughput)  # student rows/s / teacher's
+        speed["side_by_side"] = {
+            "teacher_id": teacher.row.pk,
+            "teacher_name": str(teacher.row),
+            "teacher_sha256": teacher.sha256,
+            "rounds": config.rounds,
+            "teacher": {
+                "latency_p50_ms": timed.latency_p50_ms,
+                "latency_p95_ms": timed.latency_p95_ms,
+                "throughput_b32": timed.throughput_rows_per_s,
+                "round_latency_ms": timed.round_latency_ms,
+                "round_throughput": timed.round_throughput,
+                "parameters": count_parameters(teacher.model),
+                "weights_bytes": model_bytes(teacher.model),
+            },
+            "latency_speedup": latency.as_dict(),
+            "throughput_speedup": throughput.as_dict(),
+        }
+        reporter.log(
+            f"side by side: {latency.median:.2f}× lower latency (rounds {latency.low:.2f}–{latency.high:.2f}×), "
+            f"{throughput.median:.2f}× the throughput (rounds {throughput.low:.2f}–{throughput.high:.2f}×)"
+        )
+        models.clear()  # the teacher's weights go now, not when the job ends
+        teacher.model = None
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    return speed
 
 
 def save_predictions(

@@ -44,35 +44,44 @@ def _timed(model: PreTrainedModel, batch: dict[str, torch.Tensor], device: torch
 
 def measure_interleaved(
     models: Mapping[str, PreTrainedModel],
-    data: EncodedDataset,
+    data: EncodedDataset | Mapping[str, EncodedDataset],
     *,
     device: torch.device,
-    pad_token_id: int,
+    pad_token_id: int | Mapping[str, int],
     config: SpeedConfig = SpeedConfig(),
 ) -> dict[str, SpeedResult]:
-    """Latency at batch 1 and throughput at `batch_size` for each model, measured in interleaved rounds."""
-    if len(data) < config.batch_size:
-        raise ValueError(f"Need at least {config.batch_size} rows to measure throughput, got {len(data)}.")
-    singles = [to_device(collate([data[i]], pad_token_id=pad_token_id), device) for i in range(config.batch1_calls)]
-    batch = to_device(collate([data[i] for i in range(config.batch_size)], pad_token_id=pad_token_id), device)
+    """Latency at batch 1 and throughput at `batch_size` for each model, measured in interleaved rounds.
+
+    `data` and `pad_token_id` are one for all models, or one per model name: models with different tokenizers
+    are timed on the same texts, each encoded its own way (row i of every model's data is the same text)."""
     names = list(models)
+    singles: dict[str, list[dict[str, torch.Tensor]]] = {}
+    batches: dict[str, dict[str, torch.Tensor]] = {}
+    for name in names:
+        rows = data if isinstance(data, EncodedDataset) else data[name]
+        pad = pad_token_id if isinstance(pad_token_id, int) else pad_token_id[name]
+        if len(rows) < max(config.batch_size, config.batch1_calls):
+            needed = max(config.batch_size, config.batch1_calls)
+            raise ValueError(f"Need at least {needed} rows to measure latency and throughput, got {len(rows)}.")
+        singles[name] = [to_device(collate([rows[i]], pad_token_id=pad), device) for i in range(config.batch1_calls)]
+        batches[name] = to_device(collate([rows[i] for i in range(config.batch_size)], pad_token_id=pad), device)
     latencies: dict[str, list[float]] = {name: [] for name in names}
     round_latency: dict[str, list[float]] = {name: [] for name in names}
     round_throughput: dict[str, list[float]] = {name: [] for name in names}
     with torch.inference_mode():
-        for model in models.values():
+        for name, model in models.items():
             model.train(False)  # eval mode (no dropout)
-            for single in singles[: config.warmup_calls]:
+            for single in singles[name][: config.warmup_calls]:
                 _timed(model, single, device)
-            _timed(model, batch, device)
+            _timed(model, batches[name], device)
         for r in range(config.rounds):
             order = names[r % len(names) :] + names[: r % len(names)]  # rotate who goes first
             for name in order:
                 model = models[name]
-                times = [_timed(model, single, device) for single in singles]
+                times = [_timed(model, single, device) for single in singles[name]]
                 latencies[name].extend(times)
                 round_latency[name].append(statistics.median(times) * 1000)
-                seconds = sum(_timed(model, batch, device) for _ in range(config.throughput_batches))
+                seconds = sum(_timed(model, batches[name], device) for _ in range(config.throughput_batches))
                 round_throughput[name].append(config.throughput_batches * config.batch_size / seconds)
     return {
         name: SpeedResult(
@@ -89,3 +98,31 @@ def measure_interleaved(
 def median_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
     """Median of per-round ratios: robust to a round where the whole machine was slow."""
     return statistics.median(n / d for n, d in zip(numerators, denominators, strict=True))
+
+
+@dataclass(frozen=True)
+class RatioSpread:
+    """Ratios of two models timed in the same rounds, one per round: the median is the figure to quote, the
+    range how far single rounds strayed from it (a wide one says the machine was noisy while timing)."""
+
+    median: float
+    low: float  # the smallest per-round ratio
+    high: float  # the largest
+    per_round: list[float]
+
+    def as_dict(self) -> dict[str, float | int | list[float]]:
+        return {
+            "median": self.median,
+            "min": self.low,
+            "max": self.high,
+            "rounds": len(self.per_round),
+            "per_round": self.per_round,
+        }
+
+
+def ratio_spread(numerators: Sequence[float], denominators: Sequence[float]) -> RatioSpread:
+    """Per-round ratios numerator/denominator with their median (as `median_ratio`) and min–max."""
+    ratios = [n / d for n, d in zip(numerators, denominators, strict=True)]
+    if not ratios:
+        raise ValueError("No rounds to take ratios of.")
+    return RatioSpread(median=statistics.median(ratios), low=min(ratios), high=max(ratios), per_round=ratios)
