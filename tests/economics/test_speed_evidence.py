@@ -42,7 +42,7 @@ def test_the_side_by_side_timing_of_the_students_own_evaluation_is_preferred(tas
     assert speedup.side_by_side and speedup.rounds == 5 and speedup.warning == ""
     assert (speedup.latency, speedup.latency_range) == (6.0, (5.2, 7.4))
     assert (speedup.throughput, speedup.throughput_range) == (6.6, (6.1, 7.5))
-    assert re.search(rf"evaluate job {side.job_id}, student and teacher timed side by side, \d{{4}}-\d\d-\d\d, cpu",
+    assert re.search(rf"evaluate job {side.job_id}, student and teacher timed side by side, \d{{4}}-\d\d-\d\d, CPU",
                      speedup.source)  # fmt: skip
 
 
