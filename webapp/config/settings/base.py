@@ -215,6 +215,7 @@ SPECTACULAR_SETTINGS = {
         "DatasetRoleEnum": "webapp.registry.models.Dataset.Role",
         "ApprovalStateEnum": "webapp.approvals.models.ApprovalRequest.State",
         "DeploymentStateEnum": "webapp.approvals.models.Deployment.State",
+        "HostKindEnum": "webapp.economics.analysis.HOST_KINDS",  # teacher_ and student_host_kind
     },
 }
 
