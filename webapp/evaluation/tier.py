@@ -66,12 +66,17 @@ class TierTable:
         return points
 
 
+# The kinds torch reports, for people (economics.labels says the same for the ROI pages).
+DEVICE_KINDS = {"cpu": "CPU", "cuda": "GPU (CUDA)", "mps": "Apple GPU (MPS)"}
+
+
 def device_label(speed: dict[str, Any]) -> str:
     """Where a timing was taken, for people: "cpu: AMD EPYC, 2 threads" (older rows kept a plain string)."""
     device = speed.get("device")
     if isinstance(device, dict):
         name = f": {device['name']}" if device.get("name") else ""
-        return f"{device.get('kind', '?')}{name}, {_threads(device.get('threads'))}"
+        kind = DEVICE_KINDS.get(device.get("kind", ""), device.get("kind") or "?")
+        return f"{kind}{name}, {_threads(device.get('threads'))}"
     return f"{device}, {_threads(speed.get('threads'))}" if device else ""
 
 

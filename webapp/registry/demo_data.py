@@ -68,23 +68,36 @@ def _pool(text: str) -> str:
     return {0: "validation", 5: "test"}.get(bucket, "train")
 
 
-def demo_rows(*, per_intent: int, seed: int, pool: str = "train") -> list[dict[str, str]]:
-    """Up to `per_intent` distinct texts per intent, drawn from one pool ("train", "validation", "test")."""
+def demo_rows(*, per_intent: int, seed: int, pool: str = "train", ambiguous: float = 0.0) -> list[dict[str, str]]:
+    """Up to `per_intent` distinct texts per intent, drawn from one pool ("train", "validation", "test").
+
+    A share `ambiguous` of them asks for two things at once and carries either intent's label at random, as
+    real tickets do: without them every model is certain of every row (confidence 1.0 in float32), so the
+    demo's threshold, calibration and certificate would have nothing to show."""
     rng = random.Random(seed)
     rows = []
     for intent, templates in INTENTS.items():
         seen: set[str] = set()
+        # A quota, not a coin per row: the plain texts of a small pool run out long before the mixed ones do.
+        quota = {False: per_intent - round(ambiguous * per_intent), True: round(ambiguous * per_intent)}
         for _ in range(per_intent * 50):  # bounded: a small template space may run out of new texts
-            if len(seen) == per_intent:
+            if not any(quota.values()):
                 break
-            text = _fill(rng.choice(templates), rng)
-            if _pool(text) == pool and text.lower() not in seen:
+            text, label = _fill(rng.choice(templates), rng), intent
+            mixed = ambiguous > 0 and rng.random() < ambiguous  # no draw at 0: the plain sets stay as they were
+            if mixed:
+                other = rng.choice([name for name in INTENTS if name != intent])
+                second = _fill(rng.choice(INTENTS[other]), rng)
+                text = f"{text}{rng.choice([' and ', ', also ', '. Also '])}{second[0].lower()}{second[1:]}"
+                label = rng.choice([intent, other])
+            if quota[mixed] and _pool(text) == pool and text.lower() not in seen:
                 seen.add(text.lower())
-                rows.append({"text": text, "label": intent})
+                quota[mixed] -= 1
+                rows.append({"text": text, "label": label})
     rng.shuffle(rows)
     return rows
 
 
-def demo_jsonl(*, per_intent: int, seed: int, pool: str = "train") -> bytes:
-    rows = demo_rows(per_intent=per_intent, seed=seed, pool=pool)
+def demo_jsonl(*, per_intent: int, seed: int, pool: str = "train", ambiguous: float = 0.0) -> bytes:
+    rows = demo_rows(per_intent=per_intent, seed=seed, pool=pool, ambiguous=ambiguous)
     return "".join(json.dumps(row) + "\n" for row in rows).encode()

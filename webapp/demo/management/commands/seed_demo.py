@@ -20,6 +20,10 @@ from webapp.registry.demo_data import demo_jsonl
 from webapp.registry.models import Dataset, Task
 from webapp.registry.services import dataset_upload, task_create, teacher_register
 
+# A share of tickets that ask two things at once (either label): real traffic's ambiguity, without which the
+# demo's models are certain of every row and its threshold, calibration and certificate show nothing.
+DEMO_AMBIGUOUS = 0.15
+
 DEMO_USER = "admin"
 DEMO_MEMBER = "sam-demo-member"  # asks for approval, so the admin can decide (nobody decides their own)
 DEMO_TEAM = "Demo team"
@@ -47,7 +51,7 @@ class Command(BaseCommand):
                 mean_input_tokens=40,
                 mean_output_tokens=3,
             )
-            # Validation as large as the synthetic pool allows (~160 rows): enough to certify a τ at the demo's
+            # Validation as large as the synthetic pool allows (~200 rows): enough to certify a τ at the demo's
             # 95% target and for the monitoring page's confidence-shift signals (they need 100 rows).
             demo_sets = ((Dataset.Role.TRAIN, 100, 1), (Dataset.Role.VALIDATION, 60, 2), (Dataset.Role.TEST, 20, 3))
             for role, per_intent, seed in demo_sets:
@@ -55,7 +59,9 @@ class Command(BaseCommand):
                     dataset_upload(
                         task=task,
                         user=user,
-                        file=io.BytesIO(demo_jsonl(per_intent=per_intent, seed=seed, pool=role)),
+                        file=io.BytesIO(
+                            demo_jsonl(per_intent=per_intent, seed=seed, pool=role, ambiguous=DEMO_AMBIGUOUS)
+                        ),
                         filename=f"synthetic-{role}.jsonl",
                         role=role,
                         name=f"synthetic {role}",
