@@ -73,3 +73,22 @@ def test_a_first_visit_falls_back_from_a_refused_certified_tau_and_says_why(web,
 def test_without_validation_evidence_the_page_says_what_to_do(web, member, task):
     page = text(web(member).get(f"/tasks/{task.pk}/roi/"))
     assert "No student has the evidence routing needs yet" in page
+
+
+def test_the_tab_continues_from_the_newest_saved_scenario(web, member, task, roi_student):
+    from webapp.economics.services import assumptions_from, scenario_save
+
+    client = web(member)
+    assert client.get(f"/tasks/{task.pk}/roi/").status_code == 200  # nothing saved yet: the defaults
+    assumptions = assumptions_from(
+        {"requests_per_month": 7_654_321, "tau_rule": "manual", "manual_tau": 0.8}, task=task
+    )
+    saved = scenario_save(task=task, student=roi_student, user=member, name="Pilot", assumptions=assumptions)
+    response = client.get(f"/tasks/{task.pk}/roi/")
+    assert response.status_code == 302
+    assert f"student={roi_student.pk}" in response["Location"] and f"from_scenario={saved.pk}" in response["Location"]
+    page = client.get(response["Location"]).content.decode()
+    assert 'data-testid="resumed-from"' in page and "Pilot v1" in page
+    assert 'name="requests_per_month" value="7654321"' in page and 'name="manual_tau" value="0.8"' in page
+    # Asked for a student explicitly (as the slider's requests and the "defaults" link do): no redirect.
+    assert client.get(f"/tasks/{task.pk}/roi/", {"student": roi_student.pk}).status_code == 200

@@ -56,7 +56,7 @@ RULE_LABELS = {
 }
 RULE_DESCRIPTIONS = {
     "quality_bar": "the most traffic that still meets the task's quality bar",
-    "certified": "certified (a statistical guarantee on the kept traffic)",
+    "certified": "certified, with a statistical guarantee on the kept traffic",
     "manual": "set by hand",
 }
 PRICING_LABELS = {

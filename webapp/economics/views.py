@@ -9,6 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from webapp.accounts.models import Role
@@ -18,6 +20,7 @@ from webapp.economics.analysis import Assumptions
 from webapp.economics.evidence import candidate_students
 from webapp.economics.forms import RoiForm
 from webapp.economics.labels import RULE_LABELS
+from webapp.economics.models import Scenario
 from webapp.economics.report import (
     assumption_rows,
     compute_lines,
@@ -116,10 +119,39 @@ def _sources(figures: dict[str, Any]) -> dict[str, Any]:
 @login_required
 def roi(request: HttpRequest, task_id: int) -> HttpResponse:
     task = task_get_for_user(user=request.user, task_id=task_id)
+    if "student" not in request.GET and (resumed := _latest_scenario_url(task)) is not None:
+        # Opened from the tab: continue from the newest saved scenario rather than from the defaults, which
+        # would show another student at other assumptions (a "Wrong tool" beside a saved "Pays off").
+        return redirect(resumed)
     context = task_context(request, task, "roi") | _analysis(request, task)
+    context["resumed_from"] = _resumed_from(request, task)
     if request.headers.get("HX-Request"):
         return render(request, "economics/_roi_results.html", context)
     return render(request, "economics/roi.html", context)
+
+
+def _latest_scenario_url(task: Task) -> str | None:
+    """The ROI page's URL with the newest saved scenario's student and assumptions, if its student is still a
+    candidate; None otherwise."""
+    candidates = {student.pk for student in candidate_students(task)}
+    scenario = task.scenarios.filter(student__in=candidates).order_by("-created_at").first()
+    if scenario is None:
+        return None
+    values: dict[str, str] = {"student": str(scenario.student_id), "from_scenario": str(scenario.pk)}
+    for name, value in scenario.assumptions.items():
+        if name not in RoiForm.base_fields or value is None or isinstance(value, dict | list):
+            continue
+        if isinstance(value, bool):
+            if value:
+                values[name] = "on"
+            continue
+        values[name] = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    return f"{reverse('roi', args=[task.pk])}?{urlencode(values)}"
+
+
+def _resumed_from(request: HttpRequest, task: Task) -> Scenario | None:
+    scenario_id = request.GET.get("from_scenario", "")
+    return task.scenarios.filter(pk=int(scenario_id)).first() if scenario_id.isdigit() else None
 
 
 @login_required
