@@ -172,16 +172,7 @@ def _load(spec: EvaluateSpec, task_id: int, device: "torch.device") -> LoadedMod
         if teacher.is_precomputed:
             outputs = Path(settings.DATA_DIR) / teacher.outputs_dir
             return LoadedModel(row=teacher, labels=list(teacher.labels), sha256=_verified_digest(teacher, outputs))
-        folder = teacher_model(teacher).path
-        return LoadedModel(
-            row=teacher,
-            labels=list(teacher.labels),
-            sha256=_verified_digest(teacher, folder),
-            model=load_classifier(folder).to(device),
-            tokenizer=load_tokenizer(folder),
-            max_length=teacher.max_length,
-            folder=folder,
-        )
+        return _teacher_with_weights(teacher, device)
     assert spec.student_id is not None  # the spec holds exactly one model
     student, folder = load_student(spec.student_id, task_id=task_id)
     quantized = student.construction == Student.Construction.QUANTIZED
@@ -193,6 +184,23 @@ def _load(spec: EvaluateSpec, task_id: int, device: "torch.device") -> LoadedMod
         model=model,
         tokenizer=load_tokenizer(folder),
         max_length=int(student.config.get("max_length") or 128),
+        folder=folder,
+    )
+
+
+def _teacher_with_weights(teacher: Teacher, device: "torch.device") -> LoadedModel:
+    """A teacher that runs here (not uploaded outputs), its files checked against their recorded sha256."""
+    from workers.ml.students import load_classifier
+    from workers.ml.tokenizer_profile import load_tokenizer
+
+    folder = teacher_model(teacher).path
+    return LoadedModel(
+        row=teacher,
+        labels=list(teacher.labels),
+        sha256=_verified_digest(teacher, folder),
+        model=load_classifier(folder).to(device),
+        tokenizer=load_tokenizer(folder),
+        max_length=teacher.max_length,
         folder=folder,
     )
 
@@ -297,9 +305,6 @@ def _teacher_logits(
 def _timing_teacher(loaded: LoadedModel, device: "torch.device", reporter: JobReporter) -> LoadedModel | None:
     """The student's teacher, loaded to be timed beside it; None (and a log line saying why) when it can't be:
     the student is timed alone then, and the ROI falls back on the teacher's own evaluation."""
-    from workers.ml.students import load_classifier
-    from workers.ml.tokenizer_profile import load_tokenizer
-
     if not isinstance(loaded.row, Student):
         return None
     student = loaded.row
@@ -311,16 +316,7 @@ def _timing_teacher(loaded: LoadedModel, device: "torch.device", reporter: JobRe
         reporter.log(f"timing the student alone: teacher '{teacher}' is uploaded outputs only, nothing to run")
         return None
     try:
-        folder = teacher_model(teacher).path
-        return LoadedModel(
-            row=teacher,
-            labels=list(teacher.labels),
-            sha256=_verified_digest(teacher, folder),
-            model=load_classifier(folder).to(device),
-            tokenizer=load_tokenizer(folder),
-            max_length=teacher.max_length,
-            folder=folder,
-        )
+        return _teacher_with_weights(teacher, device)
     except JobFailed as exc:  # the student's own evidence stands; only the side-by-side ratio is lost
         reporter.log(f"timing the student alone: teacher '{teacher}' could not be loaded ({exc})")
         return None
