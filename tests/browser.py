@@ -44,3 +44,13 @@ def page(browser: Browser, tmp_path: Path) -> Iterator[Page]:
     page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
     context.close()
     assert not errors, f"JavaScript errors: {errors}"
+
+
+def log_in(page: Page, url: str, user) -> None:
+    """Open `url` as `user`: the login page it redirects to is filled in (the user gets PASSWORD first)."""
+    user.set_password(PASSWORD)
+    user.save()
+    page.goto(url)
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")

@@ -5,25 +5,16 @@ log shows the whole story with its chain intact."""
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import PASSWORD
+from tests.browser import log_in
 from webapp.approvals.models import Deployment
 from webapp.approvals.services import serving_key_digest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def _log_in(page: Page, url: str, user) -> None:
-    user.set_password(PASSWORD)
-    user.save()
-    page.goto(url)
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-
-
 def test_request_approve_deploy_and_audit(live_stack, page: Page, browser: Browser, member, approver,
                                           deployable_scenario, task, tmp_path):  # fmt: skip
-    _log_in(page, f"{live_stack.url}/scenarios/{deployable_scenario.pk}/", member)
+    log_in(page, f"{live_stack.url}/scenarios/{deployable_scenario.pk}/", member)
     page.click("#request-approval-form button")
     expect(page.locator("h1")).to_contain_text("Request #")
     expect(page.locator("#waiting")).to_contain_text("nobody decides their own request")
@@ -32,7 +23,7 @@ def test_request_approve_deploy_and_audit(live_stack, page: Page, browser: Brows
 
     approver_context = browser.new_context(viewport={"width": 1280, "height": 900})
     approver_page = approver_context.new_page()
-    _log_in(approver_page, request_url, approver)
+    log_in(approver_page, request_url, approver)
     failed = approver_page.locator("tr.gate-fail")
     assert failed.count() >= 1
     approver_page.check("input[name=outcome][value=approved]")

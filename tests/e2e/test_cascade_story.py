@@ -8,20 +8,11 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.banking_tiny import TinyBanking, banking_scenario, tiny_banking  # noqa: F401
-from tests.browser import PASSWORD
+from tests.browser import log_in
 from webapp.approvals.models import Deployment, ServedDecision
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 BATCH = 32
-
-
-def _log_in(page: Page, url: str, user) -> None:
-    user.set_password(PASSWORD)
-    user.save()
-    page.goto(url)
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
 
 
 def test_request_approve_deploy_serve_and_see_drift(
@@ -36,14 +27,14 @@ def test_request_approve_deploy_serve_and_see_drift(
     tmp_path,
 ) -> None:
     scenario = banking_scenario(tiny_banking, team=team, member=member)
-    _log_in(page, f"{live_stack.url}/scenarios/{scenario.pk}/", member)
+    log_in(page, f"{live_stack.url}/scenarios/{scenario.pk}/", member)
     page.click("#request-approval-form button")
     expect(page.locator("#waiting")).to_be_visible()
     request_url = page.url
 
     approver_context = browser.new_context(viewport={"width": 1280, "height": 900})
     approver_page = approver_context.new_page()
-    _log_in(approver_page, request_url, approver)
+    log_in(approver_page, request_url, approver)
     approver_page.check("input[name=outcome][value=approved]")
     approver_page.fill("textarea[name=comment]", "Pilot on BANKING77 traffic")
     for box in approver_page.locator("textarea[name^=override_]").all():

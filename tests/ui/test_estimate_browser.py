@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from tests.browser import PASSWORD
+from tests.browser import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -12,12 +12,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_the_estimate_follows_the_sizes_and_epochs_and_the_quick_try_fills_them(
     live_stack, page: Page, member, task, roi_student
 ) -> None:
-    member.set_password(PASSWORD)
-    member.save()
-    page.goto(live_stack.url + reverse("student-list", args=[task.pk]))
-    page.fill("input[name=username]", member.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, live_stack.url + reverse("student-list", args=[task.pk]), member)
     estimate = page.locator("[data-estimate-text]")
     expect(estimate).to_contain_text("for 3 students: 3 rows × 10 epochs")  # the default sweep, 1,2,3 layers
 
