@@ -159,7 +159,7 @@ def api() -> Callable[[User | None], APIClient]:
 from tests.browser import browser, page  # noqa: E402,F401
 from tests.live import live_stack  # noqa: E402,F401
 from tests.populated import populated  # noqa: E402,F401
-from tests.roi import roi_scenario, roi_student  # noqa: E402,F401
+from tests.roi import roi_scenario, roi_student, self_hosted_teacher  # noqa: E402,F401
 
 
 @pytest.fixture

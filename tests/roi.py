@@ -103,3 +103,13 @@ def side_by_side_speed(teacher, *, latency_rounds: list[float], throughput_round
             "throughput_speedup": ratio(throughput_rounds),
         },
     }  # fmt: skip
+
+
+@pytest.fixture
+def self_hosted_teacher(roi_student):
+    """roi_student's teacher registered as self-hosted at $3 per GPU-hour (its timing is on a CPU)."""
+    teacher = roi_student.teacher
+    teacher.cost_mode = teacher.CostMode.GPU
+    teacher.gpu_hour_price = 3
+    teacher.save(update_fields=["cost_mode", "gpu_hour_price"])
+    return teacher

@@ -14,17 +14,8 @@ def text(response) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode()))
 
 
-@pytest.fixture
-def gpu_priced_teacher(roi_student):
-    teacher = roi_student.teacher
-    teacher.cost_mode = teacher.CostMode.GPU
-    teacher.gpu_hour_price = 3
-    teacher.save(update_fields=["cost_mode", "gpu_hour_price"])
-    return teacher
-
-
 def test_a_gpu_price_on_a_cpu_timing_is_flagged_on_the_page_and_in_the_report(
-    web, member, task, roi_student, gpu_priced_teacher
+    web, member, task, roi_student, self_hosted_teacher
 ):
     values = {"tau_rule": "manual", "manual_tau": 0.8}
     figures = scenario_compute(task=task, student=roi_student, assumptions=assumptions_from(values, task=task))

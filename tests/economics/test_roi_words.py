@@ -45,16 +45,6 @@ def report(client, scenario) -> str:
 
 
 @pytest.fixture
-def self_hosted_teacher(roi_student):
-    """The teacher registered as self-hosted at $3 per GPU-hour (its timing is on a CPU)."""
-    teacher = roi_student.teacher
-    teacher.cost_mode = teacher.CostMode.GPU
-    teacher.gpu_hour_price = 3
-    teacher.save(update_fields=["cost_mode", "gpu_hour_price"])
-    return teacher
-
-
-@pytest.fixture
 def confidently_wrong_ood(task, member, roi_student):
     """An out-of-distribution set the student is sure about and gets wrong: every row above any τ, none right."""
     rows = _rows(200, 9)
